@@ -1,0 +1,241 @@
+// Every error a user can meet, each with the stable `dbosErrorCode` that DBOS uses for it (dbos-spec §1.13),
+// so code written against @dbos-inc/dbos-sdk that switches on codes or classes keeps working.
+
+export class DBOSError extends Error {
+  readonly dbosErrorCode: number;
+  constructor(message: string, code = 1, options?: { cause?: unknown }) {
+    super(message, options);
+    this.dbosErrorCode = code;
+    this.name = new.target.name;
+  }
+}
+
+export class DBOSInitializationError extends DBOSError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 3, options);
+  }
+}
+
+/** This run no longer owns the workflow (it was recovered, cancelled or taken over elsewhere). */
+export class DBOSWorkflowConflictError extends DBOSError {
+  constructor(readonly workflowID: string) {
+    super(`Workflow ${workflowID} is owned by another execution; this execution may not record anything more`, 5);
+  }
+}
+
+export class DBOSNotRegisteredError extends DBOSError {
+  constructor(readonly functionName: string, detail?: string) {
+    super(detail ?? `${functionName} is not registered: register it with DBOS.registerWorkflow / @DBOS.workflow() before DBOS.launch()`, 6);
+  }
+}
+
+export class DBOSNonExistentWorkflowError extends DBOSError {
+  constructor(message: string) {
+    super(message, 16);
+  }
+}
+
+export class DBOSMaxRecoveryAttemptsExceededError extends DBOSError {
+  constructor(readonly workflowID: string, readonly maxRecoveryAttempts: number) {
+    super(
+      `Workflow ${workflowID} was started more than ${maxRecoveryAttempts} times without completing and was moved to MAX_RECOVERY_ATTEMPTS_EXCEEDED; resume it once the cause is fixed`,
+      18,
+    );
+  }
+}
+
+export class DBOSExecutorNotInitializedError extends DBOSError {
+  constructor(what = 'This operation') {
+    super(`${what} needs a launched runtime: call DBOS.launch() first`, 20);
+  }
+}
+
+export class DBOSInvalidWorkflowTransitionError extends DBOSError {
+  constructor(message: string) {
+    super(message, 21);
+  }
+}
+
+/** The same workflow ID was started with a different function (name, class or config). */
+export class DBOSConflictingWorkflowError extends DBOSError {
+  constructor(readonly workflowID: string, message: string) {
+    super(`Workflow ID ${workflowID} is already used by a different workflow: ${message}`, 22);
+  }
+}
+
+export class DBOSMaxStepRetriesError extends DBOSError {
+  constructor(
+    readonly stepName: string,
+    readonly maxAttempts: number,
+    readonly errors: Error[],
+  ) {
+    const last = errors[errors.length - 1];
+    super(
+      `Step ${stepName} failed ${maxAttempts} times; giving up. Errors: ${errors.map((e, i) => `[${i + 1}] ${e?.message ?? String(e)}`).join('; ')}`,
+      23,
+      { cause: last },
+    );
+  }
+}
+
+export class DBOSWorkflowCancelledError extends DBOSError {
+  constructor(readonly workflowID: string) {
+    super(`Workflow ${workflowID} has been cancelled`, 24);
+  }
+}
+
+export class DBOSConflictingRegistrationError extends DBOSError {
+  constructor(message: string) {
+    super(message, 25);
+  }
+}
+
+/** Replay met a different step than the one recorded at this function ID: the workflow is not deterministic. */
+export class DBOSUnexpectedStepError extends DBOSError {
+  constructor(
+    readonly workflowID: string,
+    readonly functionID: number,
+    readonly expectedName: string,
+    readonly recordedName: string,
+  ) {
+    super(
+      `During execution of workflow ${workflowID} step ${functionID}, function ${recordedName} was recorded when ${expectedName} was expected. Check that your workflow is deterministic.`,
+      26,
+    );
+  }
+}
+
+export class DBOSAwaitedWorkflowCancelledError extends DBOSError {
+  constructor(readonly workflowID: string) {
+    super(`Awaited workflow ${workflowID} was cancelled`, 27);
+  }
+}
+
+export class DBOSQueueDuplicatedError extends DBOSError {
+  constructor(
+    readonly workflowID: string,
+    readonly queue: string,
+    readonly deduplicationID: string,
+  ) {
+    super(
+      `Workflow ${workflowID} was deduplicated: queue ${queue} already has an active workflow with deduplication ID ${deduplicationID}`,
+      28,
+    );
+  }
+}
+
+export class DBOSInvalidQueuePriorityError extends DBOSError {
+  constructor(priority: number, min = 0, max = 2147483647) {
+    super(`Invalid queue priority ${priority}: it must be an integer between ${min} and ${max}`, 29);
+  }
+}
+
+export class DBOSAwaitedWorkflowExceededMaxRecoveryAttempts extends DBOSError {
+  constructor(readonly workflowID: string) {
+    super(`Awaited workflow ${workflowID} exceeded its maximum recovery attempts`, 30);
+  }
+}
+
+export class DBOSStepTimeoutError extends DBOSError {
+  constructor(stepName: string, timeoutMS: number) {
+    super(`Step ${stepName} timed out after ${timeoutMS} ms`, 31);
+  }
+}
+
+export class DBOSInvalidWorkflowInputError extends DBOSError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 32, options);
+  }
+}
+
+export class DBOSStreamTimeoutError extends DBOSError {
+  constructor(message: string) {
+    super(message, 33);
+  }
+}
+
+export class DBOSStreamNondeterminismError extends DBOSError {
+  constructor(message: string) {
+    super(message, 34);
+  }
+}
+
+export class DBOSQueryTimeoutError extends DBOSError {
+  constructor(message: string) {
+    super(message, 35);
+  }
+}
+
+export class DBOSWorkflowIDInUseError extends DBOSError {
+  constructor(readonly workflowID: string) {
+    super(`Workflow ID ${workflowID} is already in use`, 36);
+  }
+}
+
+export class DBOSStepNondeterminismError extends DBOSError {
+  constructor(workflowID: string, functionID: number) {
+    super(`Step ${functionID} of workflow ${workflowID} was recorded by another execution while this one ran it`, 37);
+  }
+}
+
+/** A value that the configured serializer cannot turn into text (functions, symbols, cycles, …). */
+export class DBOSSerializationError extends DBOSInvalidWorkflowInputError {
+  constructor(what: string, detail: string, options?: { cause?: unknown }) {
+    super(`Cannot serialize ${what}: ${detail}`, options);
+  }
+}
+
+/** A workflow error stored in the portable format, revived in a process that does not know its class. */
+export class PortableWorkflowError extends Error {
+  constructor(
+    message: string,
+    name: string,
+    readonly code?: number | string,
+    readonly data?: unknown,
+  ) {
+    super(message);
+    this.name = name;
+  }
+}
+
+const errorClasses: Record<string, new (...args: never[]) => Error> = {};
+for (const cls of [
+  DBOSError,
+  DBOSInitializationError,
+  DBOSWorkflowConflictError,
+  DBOSNotRegisteredError,
+  DBOSNonExistentWorkflowError,
+  DBOSMaxRecoveryAttemptsExceededError,
+  DBOSExecutorNotInitializedError,
+  DBOSInvalidWorkflowTransitionError,
+  DBOSConflictingWorkflowError,
+  DBOSMaxStepRetriesError,
+  DBOSWorkflowCancelledError,
+  DBOSConflictingRegistrationError,
+  DBOSUnexpectedStepError,
+  DBOSAwaitedWorkflowCancelledError,
+  DBOSQueueDuplicatedError,
+  DBOSInvalidQueuePriorityError,
+  DBOSAwaitedWorkflowExceededMaxRecoveryAttempts,
+  DBOSStepTimeoutError,
+  DBOSInvalidWorkflowInputError,
+  DBOSStreamTimeoutError,
+  DBOSStreamNondeterminismError,
+  DBOSQueryTimeoutError,
+  DBOSWorkflowIDInUseError,
+  DBOSStepNondeterminismError,
+  DBOSSerializationError,
+]) {
+  errorClasses[cls.name] = cls as unknown as new (...args: never[]) => Error;
+}
+
+/** The prototype to give a revived error, so `instanceof` works for Transact's own classes and built-ins. */
+export function errorPrototypeFor(name: string): object {
+  const own = errorClasses[name];
+  if (own) return own.prototype;
+  const builtin = (globalThis as Record<string, unknown>)[name];
+  if (typeof builtin === 'function' && (builtin === Error || builtin.prototype instanceof Error)) {
+    return builtin.prototype as object;
+  }
+  return Error.prototype;
+}

@@ -1,0 +1,116 @@
+// The read side of workflow management, written once on the system database and used by the DBOS facade, the
+// client and the operator tools: list workflows with filters, get one, list a workflow's steps.
+
+import { deserializeError, deserializeValue } from '../serialization/index.js';
+import type { Queryable } from '../sysdb/driver.js';
+import { listWorkflows as listWorkflowRows, type WorkflowFilter } from '../sysdb/listing.js';
+import { listSteps } from '../sysdb/steps.js';
+import { getWorkflow } from '../sysdb/workflows.js';
+import { toWorkflowStatus, type WorkflowStatus } from '../runtime/workflow-status.js';
+
+type OneOrMany = string | string[];
+type TimeInput = string | number | Date;
+
+/** DBOS's GetWorkflowsInput: every filter takes one value or several. */
+export interface GetWorkflowsInput {
+  workflowIDs?: string[];
+  workflowName?: OneOrMany;
+  status?: OneOrMany;
+  workflow_id_prefix?: OneOrMany;
+  workflowIDPrefix?: OneOrMany;
+  authenticatedUser?: OneOrMany;
+  applicationVersion?: OneOrMany;
+  executorId?: OneOrMany;
+  queueName?: OneOrMany;
+  queuesOnly?: boolean;
+  parentWorkflowID?: OneOrMany;
+  forkedFrom?: OneOrMany;
+  scheduleName?: OneOrMany;
+  startTime?: TimeInput;
+  endTime?: TimeInput;
+  completedAfter?: TimeInput;
+  completedBefore?: TimeInput;
+  limit?: number;
+  offset?: number;
+  sortDesc?: boolean;
+  loadInput?: boolean;
+  loadOutput?: boolean;
+}
+
+export interface StepInfo {
+  readonly functionID: number;
+  readonly name: string;
+  readonly output: unknown;
+  readonly error: unknown;
+  readonly childWorkflowID: string | null;
+  readonly startedAtEpochMs?: number;
+  readonly completedAtEpochMs?: number;
+}
+
+const many = (v: OneOrMany | undefined): string[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? v : [v]);
+
+function epochMs(v: TimeInput | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const ms = v instanceof Date ? v.getTime() : typeof v === 'number' ? v : Date.parse(v);
+  if (Number.isNaN(ms)) throw new TypeError(`Not a valid time: ${String(v)}`);
+  return ms;
+}
+
+export function toFilter(input: GetWorkflowsInput, applicationName?: string): WorkflowFilter {
+  return {
+    workflowIDs: input.workflowIDs,
+    workflowName: many(input.workflowName),
+    status: many(input.status),
+    workflowIDPrefix: many(input.workflowIDPrefix ?? input.workflow_id_prefix),
+    authenticatedUser: many(input.authenticatedUser),
+    applicationVersion: many(input.applicationVersion),
+    executorID: many(input.executorId),
+    queueName: many(input.queueName),
+    queuesOnly: input.queuesOnly,
+    parentWorkflowID: many(input.parentWorkflowID),
+    forkedFrom: many(input.forkedFrom),
+    scheduleName: many(input.scheduleName),
+    startTime: epochMs(input.startTime),
+    endTime: epochMs(input.endTime),
+    completedAfter: epochMs(input.completedAfter),
+    completedBefore: epochMs(input.completedBefore),
+    applicationName,
+    limit: input.limit,
+    offset: input.offset,
+    sortDesc: input.sortDesc,
+    loadInput: input.loadInput,
+    loadOutput: input.loadOutput,
+  };
+}
+
+export async function listWorkflowStatuses(db: Queryable, input: GetWorkflowsInput, applicationName?: string): Promise<WorkflowStatus[]> {
+  return (await listWorkflowRows(db, toFilter(input, applicationName))).map(toWorkflowStatus);
+}
+
+export async function getWorkflowStatus(db: Queryable, workflowID: string): Promise<WorkflowStatus | null> {
+  const row = await getWorkflow(db, workflowID);
+  return row ? toWorkflowStatus(row) : null;
+}
+
+/** The workflow's steps in function-ID order; undefined when the workflow does not exist. */
+export async function listWorkflowSteps(db: Queryable, workflowID: string): Promise<StepInfo[] | undefined> {
+  const [row, steps] = await Promise.all([getWorkflow(db, workflowID), listSteps(db, workflowID)]);
+  if (!row) return undefined;
+  return steps.map((s) => ({
+    functionID: s.functionID,
+    name: s.name,
+    output: s.output === null ? null : decodeOrRaw(() => deserializeValue(s.output, s.serialization), s.output),
+    error: s.error === null ? null : decodeOrRaw(() => deserializeError(s.error!, s.serialization), s.error),
+    childWorkflowID: s.childWorkflowID,
+    startedAtEpochMs: s.startedAtEpochMs ?? undefined,
+    completedAtEpochMs: s.completedAtEpochMs ?? undefined,
+  }));
+}
+
+function decodeOrRaw(decode: () => unknown, raw: string): unknown {
+  try {
+    return decode();
+  } catch {
+    return raw;
+  }
+}

@@ -1,0 +1,76 @@
+// Configuration: DBOS's DBOSConfig fields that Transact honours, plus the embedded database's settings, and how the
+// process's identity (executor ID, application version) is worked out (dbos-spec §1.1, §3.5).
+
+import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
+import { DBOSInitializationError } from '../errors.js';
+import type { DatabaseLocation } from '../sysdb/open.js';
+import type { RegisteredWorkflow } from './registry.js';
+import type { Logger } from './logger.js';
+
+export interface DBOSConfig {
+  /** The application's name; recorded on every row it creates and used to scope recovery and queues. */
+  name?: string;
+  /**
+   * `postgres://…` for PostgreSQL; `sqlite:<path>` for the embedded database. Unset (and no
+   * `DBOS_SYSTEM_DATABASE_URL`): the embedded database in `.transact/<name>.sqlite` under the working directory.
+   */
+  systemDatabaseUrl?: string;
+  systemDatabasePoolSize?: number;
+  systemDatabaseSchemaName?: string;
+  runMigrations?: boolean;
+  useListenNotify?: boolean;
+  applicationVersion?: string;
+  executorID?: string;
+  logLevel?: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  logger?: Logger;
+  /** Embedded database only: FULL (default) survives power loss; NORMAL survives process crashes and is faster. */
+  sqliteSynchronous?: 'FULL' | 'NORMAL';
+  /** How often waits without a notification re-check the database (ms). */
+  pollingIntervalMs?: number;
+  /** How long a statement is retried while the database is unreachable before the operation fails (ms). */
+  databaseRetryTimeoutMs?: number;
+  /** Accepted for compatibility; the DBOS admin server is not part of Transact. */
+  adminPort?: number;
+  runAdminServer?: boolean;
+  [other: string]: unknown;
+}
+
+export function systemDatabaseLocation(config: DBOSConfig, appName: string): DatabaseLocation {
+  const url = config.systemDatabaseUrl ?? process.env.DBOS_SYSTEM_DATABASE_URL;
+  if (!url) return { kind: 'sqlite', file: resolve('.transact', `${appName}.sqlite`) };
+  if (/^postgres(ql)?:\/\//.test(url)) return { kind: 'postgres', url, schema: config.systemDatabaseSchemaName ?? 'dbos' };
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length).replace(/^\/\//, '');
+    return { kind: 'sqlite', file: path === ':memory:' ? path : resolve(path) };
+  }
+  throw new DBOSInitializationError(
+    `Unsupported systemDatabaseUrl ${JSON.stringify(url)}: use postgres://user@host:port/database or sqlite:<file>`,
+  );
+}
+
+export function applicationNameOf(config: DBOSConfig): string {
+  const name = config.name ?? process.env.DBOS_APP_NAME;
+  if (!name) {
+    throw new DBOSInitializationError('DBOS.setConfig({ name }) is required before DBOS.launch(): the application needs a name');
+  }
+  return name;
+}
+
+export function executorIDOf(config: DBOSConfig): string {
+  return process.env.DBOS__VMID ?? config.executorID ?? 'local';
+}
+
+/**
+ * Without an explicit version, the version is a hash of the registered workflows' source, so a changed workflow is a
+ * new version and its old runs are not replayed by new code.
+ */
+export function applicationVersionOf(config: DBOSConfig, appName: string, workflows: RegisteredWorkflow[]): string {
+  const explicit = config.applicationVersion ?? process.env.DBOS__APPVERSION;
+  if (explicit) return explicit;
+  const hash = createHash('md5');
+  for (const source of workflows.map((w) => w.fn.toString()).sort()) hash.update(source);
+  hash.update('transact');
+  hash.update(appName);
+  return hash.digest('hex');
+}

@@ -1,0 +1,108 @@
+// The workflow context: which workflow is running on this async path, the next function ID to hand out, the steps a
+// replay found recorded, the deadline and the cancellation signal. It travels with AsyncLocalStorage, so user code
+// needs no context parameter (as in DBOS).
+
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { DBOSWorkflowCancelledError } from '../errors.js';
+import type { StepRow } from '../sysdb/rows.js';
+
+/** Why a run must stop at its next durable operation. */
+export type StopReason = 'cancelled' | 'shutdown';
+
+export class WorkflowContext {
+  /** Function IDs count from 0 and are handed out synchronously in call order, so replays see the same IDs. */
+  private nextID = 0;
+  private readonly abort = new AbortController();
+  private stopReason?: StopReason;
+
+  constructor(
+    readonly workflowID: string,
+    readonly workflowName: string,
+    /** This run's ownership token; every write of the run is fenced by it. */
+    readonly ownerXid: string,
+    /** Steps recorded by earlier runs (a replay), or null for a fresh run, which knows nothing is recorded. */
+    private readonly recorded: Map<number, StepRow> | null,
+    readonly deadlineEpochMS: number | null,
+    readonly applicationName: string,
+    readonly authenticatedUser: string | null,
+    readonly authenticatedRoles: string[],
+    readonly assumedRole: string | null,
+  ) {}
+
+  nextFunctionID(): number {
+    return this.nextID++;
+  }
+
+  /** The recorded step at this function ID, if a previous run of this workflow got that far. */
+  recordedStep(functionID: number): StepRow | undefined {
+    return this.recorded?.get(functionID);
+  }
+
+  get isReplaying(): boolean {
+    return this.recorded !== null && this.recorded.size > 0;
+  }
+
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  get stopped(): StopReason | undefined {
+    return this.stopReason;
+  }
+
+  stop(reason: StopReason): void {
+    if (this.stopReason) return;
+    this.stopReason = reason;
+    this.abort.abort(reason);
+  }
+
+  /** Called before every durable operation: a cancelled or expired run goes no further. */
+  throwIfStopped(): void {
+    if (!this.stopReason && this.deadlineEpochMS !== null && Date.now() >= this.deadlineEpochMS) this.stop('cancelled');
+    if (this.stopReason) throw new DBOSWorkflowCancelledError(this.workflowID);
+  }
+}
+
+export interface StepFrame {
+  functionID: number;
+  name: string;
+  currentAttempt: number;
+  maxAttempts: number;
+}
+
+export interface ExecutionFrame {
+  workflow: WorkflowContext;
+  /** Set while a step's function runs; calls to steps inside it are plain calls. */
+  step?: StepFrame;
+}
+
+export const executionStorage = new AsyncLocalStorage<ExecutionFrame>();
+
+export function currentFrame(): ExecutionFrame | undefined {
+  return executionStorage.getStore();
+}
+
+/** Options that apply to the next workflow started on this async path (withNextWorkflowID and friends). */
+export interface NextStartOptions {
+  workflowID?: string;
+  timeoutMS?: number | null;
+  queueName?: string;
+  authenticatedUser?: string;
+  authenticatedRoles?: string[];
+}
+
+export const nextStartStorage = new AsyncLocalStorage<NextStartOptions>();
+
+/** Sleeps until `ms` have passed or the signal fires; a stopped run throws at its next durable operation. */
+export function sleepUnlessStopped(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (ms <= 0 || signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

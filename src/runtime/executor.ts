@@ -1,0 +1,403 @@
+// The engine inside one process: starting workflows (directly, as children, or onto a queue), running them in a
+// workflow context, recording their outcome fenced by ownership, and waiting for outcomes.
+
+import { randomUUID } from 'node:crypto';
+import {
+  DBOSConflictingWorkflowError,
+  DBOSInvalidWorkflowInputError,
+  DBOSMaxRecoveryAttemptsExceededError,
+  DBOSNotRegisteredError,
+  DBOSUnexpectedStepError,
+  DBOSWorkflowCancelledError,
+  DBOSWorkflowConflictError,
+  DBOSWorkflowIDInUseError,
+} from '../errors.js';
+import {
+  deserializeArgs,
+  NATIVE_SERIALIZATION,
+  PORTABLE_SERIALIZATION,
+  serializeArgs,
+  serializeError,
+  serializeValue,
+  type SerializationFormat,
+} from '../serialization/index.js';
+import type { SqlDriver } from '../sysdb/driver.js';
+import type { ClaimedWorkflow } from '../sysdb/queues.js';
+import type { StepRow, WorkflowRow } from '../sysdb/rows.js';
+import {
+  cancelWorkflow,
+  completeWorkflow,
+  deadLetterWorkflow,
+  getWorkflowOutcome,
+  insertWorkflow,
+  type NewWorkflow,
+} from '../sysdb/workflows.js';
+import { currentFrame, executionStorage, nextStartStorage, WorkflowContext } from './context.js';
+import type { Logger } from './logger.js';
+import { awaitOutcome, outcomeKey, settleOutcome } from './outcome.js';
+import { describe, type RegisteredWorkflow, type Registry } from './registry.js';
+import { Wakeups } from './wakeups.js';
+
+export interface Identity {
+  executorID: string;
+  applicationVersion: string;
+  applicationName: string;
+  applicationID: string | null;
+}
+
+export interface StartOptions {
+  workflowID?: string;
+  queueName?: string;
+  /** A number sets a deadline; null detaches a child from its parent's deadline; undefined inherits it. */
+  timeoutMS?: number | null;
+  deduplicationID?: string;
+  priority?: number;
+  queuePartitionKey?: string;
+  delaySeconds?: number;
+  workflowIDReusePolicy?: 'return-existing' | 'reject';
+  authenticatedUser?: string;
+  authenticatedRoles?: string[];
+  attributes?: Record<string, unknown>;
+}
+
+/** How a local run ended: with an outcome this run recorded, or "parked" (someone else decides the outcome). */
+export type RunOutcome = { status: 'SUCCESS'; value: unknown } | { status: 'ERROR'; error: unknown } | { status: 'PARKED' };
+
+interface LocalRun {
+  context: WorkflowContext;
+  done: Promise<RunOutcome>;
+}
+
+/** A hook the queue layer installs, so an enqueue wakes the dispatcher without the runtime importing it. */
+export interface EnqueueListener {
+  workflowEnqueued(queueName: string): void;
+}
+
+export class Executor {
+  readonly wakeups = new Wakeups();
+  private readonly localRuns = new Map<string, LocalRun>();
+  enqueueListener?: EnqueueListener;
+  shuttingDown = false;
+
+  constructor(
+    readonly db: SqlDriver,
+    readonly registry: Registry,
+    readonly identity: Identity,
+    readonly logger: Logger,
+    readonly pollIntervalMs: number,
+    /** Whether a queue name is known to this process (unknown ones are rejected at enqueue). */
+    private readonly queueExists: (name: string) => boolean,
+  ) {}
+
+  get runningWorkflowIDs(): string[] {
+    return [...this.localRuns.keys()];
+  }
+
+  // ---------------------------------------------------------------------------------------------- starting
+
+  /**
+   * Starts a workflow and returns its ID once the row is durable. Synchronous up to the first await: a child's
+   * function ID is taken from the parent's counter at call time, so concurrent starts replay with the same IDs.
+   */
+  start(reg: RegisteredWorkflow, args: unknown[], options: StartOptions = {}): Promise<string> {
+    const frame = currentFrame();
+    const parent = frame && !frame.step ? frame.workflow : undefined;
+    const functionID = parent ? parent.nextFunctionID() : undefined;
+    const next = nextStartStorage.getStore();
+    const merged: StartOptions = {
+      ...options,
+      workflowID: options.workflowID ?? next?.workflowID,
+      queueName: options.queueName ?? next?.queueName,
+      timeoutMS: options.timeoutMS !== undefined ? options.timeoutMS : next?.timeoutMS,
+      authenticatedUser: options.authenticatedUser ?? next?.authenticatedUser ?? parent?.authenticatedUser ?? undefined,
+      authenticatedRoles: options.authenticatedRoles ?? next?.authenticatedRoles ?? parent?.authenticatedRoles,
+    };
+    // withNextWorkflowID names only the first workflow started inside its callback.
+    if (next?.workflowID && merged.workflowID === next.workflowID) next.workflowID = undefined;
+    return this.startAsync(reg, args, merged, parent, functionID);
+  }
+
+  private async startAsync(
+    reg: RegisteredWorkflow,
+    args: unknown[],
+    options: StartOptions,
+    parent: WorkflowContext | undefined,
+    functionID: number | undefined,
+  ): Promise<string> {
+    if (parent && functionID !== undefined) {
+      parent.throwIfStopped();
+      const recorded = parent.recordedStep(functionID);
+      if (recorded) {
+        if (recorded.name !== reg.name || !recorded.childWorkflowID) {
+          throw new DBOSUnexpectedStepError(parent.workflowID, functionID, reg.name, recorded.name);
+        }
+        return recorded.childWorkflowID;
+      }
+    }
+    const workflowID = options.workflowID ?? (parent ? `${parent.workflowID}-${functionID}` : randomUUID());
+    const format: SerializationFormat = reg.config.serialization ?? 'native';
+    const validatedArgs = this.validateArgs(reg, args);
+    const inputs = serializeArgs(validatedArgs, format, `the arguments of workflow ${describe(reg.className, reg.name)}`);
+    const queueName = options.queueName;
+    if (queueName !== undefined && !this.queueExists(queueName)) {
+      throw new DBOSInvalidWorkflowInputError(
+        `Queue ${queueName} is not declared in this process: declare it with new WorkflowQueue(${JSON.stringify(queueName)}) or DBOS.registerQueue before enqueueing to it`,
+      );
+    }
+    const now = Date.now();
+    let timeoutMS: number | null = null;
+    let deadline: number | null = null;
+    if (typeof options.timeoutMS === 'number') {
+      if (!(options.timeoutMS > 0)) throw new DBOSInvalidWorkflowInputError(`timeoutMS must be a positive number, got ${options.timeoutMS}`);
+      timeoutMS = options.timeoutMS;
+      deadline = queueName ? null : now + options.timeoutMS; // a queued workflow's deadline starts at dequeue
+    } else if (options.timeoutMS === undefined && parent?.deadlineEpochMS) {
+      deadline = parent.deadlineEpochMS;
+      timeoutMS = Math.max(1, parent.deadlineEpochMS - now);
+    }
+    const delayed = queueName !== undefined && (options.delaySeconds ?? 0) > 0;
+    const ownerXid = queueName ? null : randomUUID();
+    const creatorXid = ownerXid ?? randomUUID();
+    const row: NewWorkflow = {
+      workflowID,
+      status: queueName ? (delayed ? 'DELAYED' : 'ENQUEUED') : 'PENDING',
+      name: reg.name,
+      className: reg.className || null,
+      configName: null,
+      queueName: queueName ?? null,
+      executorID: this.identity.executorID,
+      applicationVersion: this.identity.applicationVersion,
+      applicationID: this.identity.applicationID,
+      applicationName: this.identity.applicationName,
+      ownerXid,
+      creatorXid,
+      timeoutMS,
+      deadlineEpochMS: deadline,
+      deduplicationID: options.deduplicationID ?? null,
+      priority: options.priority ?? 0,
+      queuePartitionKey: options.queuePartitionKey ?? null,
+      parentWorkflowID: parent?.workflowID ?? null,
+      serialization: format === 'portable' ? PORTABLE_SERIALIZATION : NATIVE_SERIALIZATION,
+      delayUntilEpochMS: delayed ? now + options.delaySeconds! * 1000 : null,
+      authenticatedUser: options.authenticatedUser ?? null,
+      authenticatedRoles: options.authenticatedRoles ? JSON.stringify(options.authenticatedRoles) : null,
+      assumedRole: null,
+      attributes: options.attributes ? JSON.stringify(options.attributes) : null,
+      inputs: inputs.text,
+    };
+    const result = await insertWorkflow(
+      this.db,
+      row,
+      parent && functionID !== undefined
+        ? { workflowID: parent.workflowID, ownerXid: parent.ownerXid, functionID, functionName: reg.name, startedAtEpochMs: now }
+        : undefined,
+    );
+    if (!result.parentOwned) throw await this.ownershipLost(parent!);
+    if (!result.created) {
+      const existing = result.existing;
+      if (existing.name !== reg.name || (existing.className ?? '') !== reg.className) {
+        throw new DBOSConflictingWorkflowError(
+          workflowID,
+          `it runs ${describe(existing.className ?? '', existing.name)}, not ${describe(reg.className, reg.name)}`,
+        );
+      }
+      if (options.workflowIDReusePolicy === 'reject') throw new DBOSWorkflowIDInUseError(workflowID);
+      return workflowID;
+    }
+    if (queueName) {
+      this.enqueueListener?.workflowEnqueued(queueName);
+    } else {
+      void this.run(reg, workflowID, ownerXid!, validatedArgs, deadline, null, row);
+    }
+    return workflowID;
+  }
+
+  private validateArgs(reg: RegisteredWorkflow, args: unknown[]): unknown[] {
+    if (!reg.config.inputSchema) return args;
+    try {
+      const parsed = reg.config.inputSchema.parse(args);
+      return Array.isArray(parsed) ? parsed : args;
+    } catch (err) {
+      throw new DBOSInvalidWorkflowInputError(
+        `Invalid input for workflow ${describe(reg.className, reg.name)}: ${(err as Error)?.message ?? String(err)}`,
+        { cause: err },
+      );
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------- running
+
+  /** Runs a claimed (dequeued or recovered) workflow: a replay if steps were recorded before. */
+  runClaimed(claimed: ClaimedWorkflow, ownerXid: string): Promise<void> {
+    const { row } = claimed;
+    const reg = this.registry.find(row.className, row.name);
+    return (async () => {
+      if (!reg) {
+        const err = new DBOSNotRegisteredError(describe(row.className ?? '', row.name));
+        this.logger.error(`Workflow ${row.workflowID}: ${err.message}`);
+        await completeWorkflow(this.db, row.workflowID, ownerXid, 'ERROR', null, serializeError(err).text);
+        this.wakeups.wake(outcomeKey(row.workflowID));
+        return;
+      }
+      const max = reg.config.maxRecoveryAttempts ?? 100;
+      if (row.recoveryAttempts > max + 1) {
+        await deadLetterWorkflow(this.db, row.workflowID, ownerXid);
+        this.logger.error(new DBOSMaxRecoveryAttemptsExceededError(row.workflowID, max).message);
+        this.wakeups.wake(outcomeKey(row.workflowID));
+        return;
+      }
+      let args: unknown[];
+      try {
+        args = deserializeArgs(row.inputs, row.serialization);
+      } catch (err) {
+        await completeWorkflow(this.db, row.workflowID, ownerXid, 'ERROR', null, serializeError(err).text);
+        this.wakeups.wake(outcomeKey(row.workflowID));
+        return;
+      }
+      const recorded = new Map<number, StepRow>(claimed.steps.map((s) => [s.functionID, s]));
+      await this.run(reg, row.workflowID, ownerXid, args, row.deadlineEpochMS, recorded, row);
+    })().catch((err) => {
+      if (!this.shuttingDown) this.logger.error(`Could not run claimed workflow ${row.workflowID}:`, err);
+    });
+  }
+
+  private run(
+    reg: RegisteredWorkflow,
+    workflowID: string,
+    ownerXid: string,
+    args: unknown[],
+    deadline: number | null,
+    recorded: Map<number, StepRow> | null,
+    row: Pick<WorkflowRow, 'authenticatedUser' | 'authenticatedRoles' | 'assumedRole' | 'serialization'> | NewWorkflow,
+  ): Promise<RunOutcome> {
+    const roles = row.authenticatedRoles ? (JSON.parse(row.authenticatedRoles) as string[]) : [];
+    const context = new WorkflowContext(
+      workflowID,
+      reg.name,
+      ownerXid,
+      recorded,
+      deadline,
+      this.identity.applicationName,
+      row.authenticatedUser ?? null,
+      roles,
+      row.assumedRole ?? null,
+    );
+    const format: SerializationFormat = row.serialization === PORTABLE_SERIALIZATION ? 'portable' : 'native';
+    const done = this.execute(reg, context, args, format);
+    this.localRuns.set(workflowID, { context, done });
+    return done;
+  }
+
+  private async execute(reg: RegisteredWorkflow, ctx: WorkflowContext, args: unknown[], format: SerializationFormat): Promise<RunOutcome> {
+    const timer = this.armDeadline(ctx);
+    let outcome: RunOutcome = { status: 'PARKED' };
+    try {
+      // Start the body on the next tick so the caller has the handle (and the run is in localRuns) first.
+      await Promise.resolve();
+      let value: unknown;
+      let failure: { error: unknown } | undefined;
+      try {
+        value = await executionStorage.run({ workflow: ctx }, () => reg.fn.apply(reg.thisArg, args));
+      } catch (error) {
+        failure = { error };
+      }
+      if (ctx.stopped === 'shutdown') return outcome; // left PENDING; recovery resumes it
+      if (!failure) {
+        let text: string | undefined;
+        try {
+          text = serializeValue(value, format, `the result of workflow ${ctx.workflowName}`).text;
+        } catch (error) {
+          failure = { error };
+        }
+        if (text !== undefined) {
+          const ok = await completeWorkflow(this.db, ctx.workflowID, ctx.ownerXid, 'SUCCESS', text, null);
+          if (ok) outcome = { status: 'SUCCESS', value };
+          return outcome;
+        }
+      }
+      const error = failure!.error;
+      // A cancelled run, or one that lost ownership, records nothing: the database already holds the decision.
+      if (error instanceof DBOSWorkflowCancelledError || error instanceof DBOSWorkflowConflictError || ctx.stopped) return outcome;
+      const ok = await completeWorkflow(this.db, ctx.workflowID, ctx.ownerXid, 'ERROR', null, serializeError(error, format).text);
+      if (ok) outcome = { status: 'ERROR', error };
+      return outcome;
+    } catch (err) {
+      if (!this.shuttingDown) this.logger.error(`Could not record the outcome of workflow ${ctx.workflowID}:`, err);
+      return outcome;
+    } finally {
+      clearTimeout(timer);
+      this.localRuns.delete(ctx.workflowID);
+      this.wakeups.wake(outcomeKey(ctx.workflowID));
+    }
+  }
+
+  /** A timer at the deadline cancels the workflow in the database, then stops the run (the sweep is the backstop). */
+  private armDeadline(ctx: WorkflowContext): NodeJS.Timeout | undefined {
+    if (ctx.deadlineEpochMS === null) return undefined;
+    const timer = setTimeout(
+      () => {
+        void cancelWorkflow(this.db, ctx.workflowID)
+          .catch((err) => this.logger.warn(`Could not cancel workflow ${ctx.workflowID} at its deadline:`, err))
+          .finally(() => ctx.stop('cancelled'));
+      },
+      Math.max(0, ctx.deadlineEpochMS - Date.now()),
+    );
+    timer.unref();
+    return timer;
+  }
+
+  /** Stops a local run (cancelled elsewhere or by the deadline sweep). */
+  stopLocal(workflowID: string): void {
+    this.localRuns.get(workflowID)?.context.stop('cancelled');
+  }
+
+  /** Cancels a workflow: the row first, then the local run, which stops at its next durable operation. */
+  async cancel(workflowID: string): Promise<boolean> {
+    const cancelled = await cancelWorkflow(this.db, workflowID);
+    this.stopLocal(workflowID);
+    this.wakeups.wake(outcomeKey(workflowID));
+    return cancelled;
+  }
+
+  /** Why a fenced write wrote nothing: the workflow was cancelled, or another execution owns it now. */
+  async ownershipLost(ctx: WorkflowContext): Promise<Error> {
+    const outcome = await getWorkflowOutcome(this.db, ctx.workflowID).catch(() => undefined);
+    if (outcome?.status === 'CANCELLED') {
+      ctx.stop('cancelled');
+      return new DBOSWorkflowCancelledError(ctx.workflowID);
+    }
+    return new DBOSWorkflowConflictError(ctx.workflowID);
+  }
+
+  // ---------------------------------------------------------------------------------------------- waiting
+
+  /** The workflow's result (or its error thrown); a run in this process is awaited directly. */
+  async getResult<T>(
+    workflowID: string,
+    wait: { deadlineEpochMS?: number; pollIntervalMs?: number; signal?: AbortSignal } = {},
+  ): Promise<T | undefined> {
+    const local = this.localRuns.get(workflowID);
+    if (local && wait.deadlineEpochMS === undefined && !wait.signal) {
+      const outcome = await local.done;
+      if (outcome.status === 'SUCCESS') return outcome.value as T;
+      if (outcome.status === 'ERROR') throw outcome.error;
+    }
+    const outcome = await awaitOutcome(this.db, this.wakeups, workflowID, {
+      pollIntervalMs: wait.pollIntervalMs ?? this.pollIntervalMs,
+      deadlineEpochMS: wait.deadlineEpochMS,
+      signal: wait.signal,
+    });
+    if (!outcome) return undefined;
+    return settleOutcome<T>(workflowID, outcome);
+  }
+
+  /** Stops local runs for shutdown; they stay PENDING in the database and are recovered by the next launch. */
+  async stopAll(waitMs: number): Promise<void> {
+    this.shuttingDown = true;
+    const runs = [...this.localRuns.values()];
+    if (waitMs > 0) {
+      await Promise.race([Promise.all(runs.map((r) => r.done)), new Promise((r) => setTimeout(r, waitMs).unref())]);
+    }
+    for (const run of this.localRuns.values()) run.context.stop('shutdown');
+  }
+}

@@ -1,0 +1,84 @@
+// Workflow handles. Inside a workflow, waiting for another workflow's result is itself checkpointed
+// (`DBOS.getResult`, with the child's ID), so a replay gets the same answer without waiting again.
+
+import { NATIVE_SERIALIZATION, deserializeArgs, serializeError, serializeValue } from '../serialization/index.js';
+import { getWorkflow } from '../sysdb/workflows.js';
+import { currentFrame } from './context.js';
+import type { Executor } from './executor.js';
+import { checkpoint, recordedStepNamed, replayRecorded, runStep } from './steps.js';
+import { toWorkflowStatus, type WorkflowStatus } from './workflow-status.js';
+
+export interface WorkflowHandle<R> {
+  readonly workflowID: string;
+  getStatus(): Promise<WorkflowStatus | null>;
+  getResult(options?: { pollingIntervalMs?: number }): Promise<R>;
+  getWorkflowInputs<T extends unknown[] = unknown[]>(): Promise<T>;
+}
+
+export class RuntimeWorkflowHandle<R> implements WorkflowHandle<R> {
+  constructor(
+    private readonly executor: Executor,
+    readonly workflowID: string,
+  ) {}
+
+  getStatus(): Promise<WorkflowStatus | null> {
+    return runStep(this.executor, () => readStatus(this.executor, this.workflowID), 'getStatus', {});
+  }
+
+  getResult(options: { pollingIntervalMs?: number } = {}): Promise<R> {
+    return checkpointedResult<R>(this.executor, this.workflowID, options.pollingIntervalMs);
+  }
+
+  async getWorkflowInputs<T extends unknown[] = unknown[]>(): Promise<T> {
+    const row = await getWorkflow(this.executor.db, this.workflowID);
+    return (row ? deserializeArgs(row.inputs, row.serialization) : []) as T;
+  }
+}
+
+async function readStatus(executor: Executor, workflowID: string): Promise<WorkflowStatus | null> {
+  const row = await getWorkflow(executor.db, workflowID);
+  return row ? toWorkflowStatus(row) : null;
+}
+
+/**
+ * A workflow's result; inside a workflow the wait takes a function ID (synchronously, at call time) and its outcome
+ * is checkpointed. The ID may still be on its way (a workflow called directly: start, then wait).
+ */
+export function checkpointedResult<R>(executor: Executor, id: string | Promise<string>, pollIntervalMs?: number): Promise<R> {
+  const frame = currentFrame();
+  if (!frame || frame.step) {
+    return Promise.resolve(id).then((workflowID) => executor.getResult<R>(workflowID, { pollIntervalMs }) as Promise<R>);
+  }
+  const ctx = frame.workflow;
+  const functionID = ctx.nextFunctionID();
+  return (async () => {
+    const workflowID = await id;
+    ctx.throwIfStopped();
+    const recorded = recordedStepNamed(ctx, functionID, 'DBOS.getResult');
+    if (recorded) return replayRecorded<R>(recorded);
+    const startedAtEpochMs = Date.now();
+    let outcome: { value: R } | { error: unknown };
+    try {
+      outcome = { value: (await executor.getResult<R>(workflowID, { pollIntervalMs, signal: ctx.signal })) as R };
+    } catch (error) {
+      outcome = { error };
+    }
+    ctx.throwIfStopped();
+    if ('error' in outcome) {
+      await checkpoint(executor, ctx, functionID, 'DBOS.getResult', {
+        error: serializeError(outcome.error).text,
+        serialization: NATIVE_SERIALIZATION,
+        childWorkflowID: workflowID,
+        startedAtEpochMs,
+      });
+      throw outcome.error;
+    }
+    await checkpoint(executor, ctx, functionID, 'DBOS.getResult', {
+      output: serializeValue(outcome.value, 'native', `the result of workflow ${workflowID}`).text,
+      serialization: NATIVE_SERIALIZATION,
+      childWorkflowID: workflowID,
+      startedAtEpochMs,
+    });
+    return outcome.value;
+  })();
+}

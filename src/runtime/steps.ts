@@ -1,0 +1,178 @@
+// Steps: run once, checkpoint the outcome (one round trip), and on replay return the recorded outcome without
+// running. Also the built-in checkpointed operations that are steps under the hood: durable sleep, now, randomUUID.
+
+import { randomUUID } from 'node:crypto';
+import { DBOSMaxStepRetriesError, DBOSStepNondeterminismError, DBOSUnexpectedStepError } from '../errors.js';
+import {
+  deserializeError,
+  deserializeValue,
+  NATIVE_SERIALIZATION,
+  PORTABLE_SERIALIZATION,
+  serializeError,
+  serializeValue,
+} from '../serialization/index.js';
+import type { StepRow } from '../sysdb/rows.js';
+import { recordStep } from '../sysdb/steps.js';
+import { currentFrame, executionStorage, sleepUnlessStopped, type WorkflowContext } from './context.js';
+import type { Executor } from './executor.js';
+import type { StepConfig } from './registry.js';
+
+const MAX_RETRY_INTERVAL_SECONDS = 3600;
+
+/** What a recorded step holds: its output returned, or its error thrown (a replay does not run the step). */
+export function replayRecorded<T>(recorded: StepRow): T {
+  if (recorded.error !== null) throw deserializeError(recorded.error, recorded.serialization);
+  return deserializeValue<T>(recorded.output, recorded.serialization);
+}
+
+/** The recorded step at this ID, checked against the name this run expects there (the determinism check). */
+export function recordedStepNamed(ctx: WorkflowContext, functionID: number, name: string): StepRow | undefined {
+  const recorded = ctx.recordedStep(functionID);
+  if (recorded && recorded.name !== name) throw new DBOSUnexpectedStepError(ctx.workflowID, functionID, name, recorded.name);
+  return recorded;
+}
+
+export interface Checkpoint {
+  output?: string | null;
+  error?: string | null;
+  serialization: string | null;
+  childWorkflowID?: string | null;
+  startedAtEpochMs: number;
+}
+
+/** Writes a checkpoint for this run; a run that lost ownership gets the reason thrown. */
+export async function checkpoint(executor: Executor, ctx: WorkflowContext, functionID: number, name: string, c: Checkpoint): Promise<void> {
+  const result = await recordStep(executor.db, {
+    workflowID: ctx.workflowID,
+    ownerXid: ctx.ownerXid,
+    functionID,
+    functionName: name,
+    output: c.output ?? null,
+    error: c.error ?? null,
+    childWorkflowID: c.childWorkflowID ?? null,
+    startedAtEpochMs: c.startedAtEpochMs,
+    completedAtEpochMs: Date.now(),
+    serialization: c.serialization,
+    applicationName: ctx.applicationName,
+  });
+  if (result.kind === 'not-owner') throw await executor.ownershipLost(ctx);
+  if (result.kind === 'conflict') throw new DBOSStepNondeterminismError(ctx.workflowID, functionID);
+}
+
+/**
+ * Runs `fn` as a step. Outside a workflow, or inside another step, it is a plain call. The function ID is taken
+ * synchronously, before any await, so `Promise.all` over steps records the same IDs on every replay.
+ */
+export function runStep<T>(executor: Executor, fn: () => Promise<T> | T, name: string, config: StepConfig): Promise<T> {
+  const frame = currentFrame();
+  if (!frame || frame.step) return Promise.resolve().then(fn);
+  const ctx = frame.workflow;
+  const functionID = ctx.nextFunctionID();
+  return executeStep(executor, ctx, functionID, fn, name, config);
+}
+
+async function executeStep<T>(
+  executor: Executor,
+  ctx: WorkflowContext,
+  functionID: number,
+  fn: () => Promise<T> | T,
+  name: string,
+  config: StepConfig,
+): Promise<T> {
+  ctx.throwIfStopped();
+  const recorded = recordedStepNamed(ctx, functionID, name);
+  if (recorded) return replayRecorded<T>(recorded);
+
+  const startedAtEpochMs = Date.now();
+  const maxAttempts = config.retriesAllowed ? Math.max(1, config.maxAttempts ?? 3) : 1;
+  const errors: Error[] = [];
+  let intervalSeconds = config.intervalSeconds ?? 1;
+  for (let attempt = 1; ; attempt++) {
+    let outcome: { value: T } | { error: unknown };
+    try {
+      const value = await executionStorage.run(
+        { workflow: ctx, step: { functionID, name, currentAttempt: attempt, maxAttempts } },
+        async () => fn(),
+      );
+      outcome = { value };
+    } catch (error) {
+      outcome = { error };
+    }
+    if ('value' in outcome) {
+      let output: string;
+      try {
+        output = serializeValue(outcome.value, 'native', `the output of step ${name}`).text;
+      } catch (serializationError) {
+        // Running it again would produce the same value: a failure of the step, recorded as such.
+        await checkpoint(executor, ctx, functionID, name, {
+          error: serializeError(serializationError).text,
+          serialization: NATIVE_SERIALIZATION,
+          startedAtEpochMs,
+        });
+        throw serializationError;
+      }
+      await checkpoint(executor, ctx, functionID, name, { output, serialization: NATIVE_SERIALIZATION, startedAtEpochMs });
+      return outcome.value;
+    }
+    ctx.throwIfStopped();
+    errors.push(outcome.error as Error);
+    if (attempt < maxAttempts && (config.shouldRetry?.(outcome.error) ?? true)) {
+      executor.logger.warn(
+        `Step ${name} of workflow ${ctx.workflowID} failed (attempt ${attempt}/${maxAttempts}); retrying in ${intervalSeconds}s`,
+      );
+      await sleepUnlessStopped(Math.min(intervalSeconds, MAX_RETRY_INTERVAL_SECONDS) * 1000, ctx.signal);
+      ctx.throwIfStopped();
+      intervalSeconds *= config.backoffRate ?? 2;
+      continue;
+    }
+    const final = config.retriesAllowed ? new DBOSMaxStepRetriesError(name, attempt, errors) : outcome.error;
+    await checkpoint(executor, ctx, functionID, name, {
+      error: serializeError(final).text,
+      serialization: NATIVE_SERIALIZATION,
+      startedAtEpochMs,
+    });
+    throw final;
+  }
+}
+
+/**
+ * Durable sleep: the wake-up time is checkpointed before sleeping, so a workflow restarted mid-sleep sleeps only
+ * for what is left. Outside a workflow it is a plain sleep.
+ */
+export function durableSleep(executor: Executor, ms: number): Promise<void> {
+  const frame = currentFrame();
+  if (!frame || frame.step) return new Promise((r) => setTimeout(r, Math.max(0, ms)));
+  const ctx = frame.workflow;
+  const functionID = ctx.nextFunctionID();
+  return (async () => {
+    const wakeAt = await recordDeadline(executor, ctx, functionID, Date.now() + Math.max(0, ms));
+    await sleepUnlessStopped(wakeAt - Date.now(), ctx.signal);
+    ctx.throwIfStopped();
+  })();
+}
+
+/**
+ * Records (or, on replay, reads back) a wake-up time under `DBOS.sleep` at this function ID. recv, getEvent and
+ * getResult timeouts use the same record, each on a function ID of its own.
+ */
+export async function recordDeadline(executor: Executor, ctx: WorkflowContext, functionID: number, wakeAt: number): Promise<number> {
+  ctx.throwIfStopped();
+  const recorded = recordedStepNamed(ctx, functionID, 'DBOS.sleep');
+  if (recorded) return Number(replayRecorded<number>(recorded));
+  await checkpoint(executor, ctx, functionID, 'DBOS.sleep', {
+    output: JSON.stringify(wakeAt),
+    serialization: PORTABLE_SERIALIZATION,
+    startedAtEpochMs: Date.now(),
+  });
+  return wakeAt;
+}
+
+/** A value computed once and checkpointed (DBOS.now, DBOS.randomUUID): replays see the first run's value. */
+export function checkpointedValue<T>(executor: Executor, name: string, compute: () => T): Promise<T> {
+  return runStep(executor, compute, name, {});
+}
+
+export const builtinSteps = {
+  now: (executor: Executor) => checkpointedValue(executor, 'DBOS.now', () => Date.now()),
+  randomUUID: (executor: Executor) => checkpointedValue(executor, 'DBOS.randomUUID', () => randomUUID()),
+};

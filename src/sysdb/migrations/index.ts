@@ -1,0 +1,3 @@
+export { SCHEMA_VERSION, type MigrationResult } from './version.js';
+export { migratePostgres } from './postgres.js';
+export { migrateSqlite } from './sqlite.js';

@@ -1,0 +1,70 @@
+// Opening the system database: pick the driver for the location, and bring the schema to the version this build
+// speaks (or check that it is there, for processes that must not run DDL).
+
+import { DBOSInitializationError } from '../errors.js';
+import type { SqlDriver } from './driver.js';
+import { migratePostgres, migrateSqlite, SCHEMA_VERSION } from './migrations/index.js';
+import { PostgresDriver } from './postgres-driver.js';
+import { SqliteDriver } from './sqlite-driver.js';
+
+export type DatabaseLocation = { kind: 'postgres'; url: string; schema: string } | { kind: 'sqlite'; file: string };
+
+export interface OpenOptions {
+  migrate: boolean;
+  poolSize?: number;
+  applicationName?: string;
+  retryTimeoutMs?: number;
+  sqliteSynchronous?: 'FULL' | 'NORMAL';
+  /** Clients never create databases; they read what an application made. */
+  createDatabase?: boolean;
+}
+
+export async function openSystemDatabase(location: DatabaseLocation, options: OpenOptions): Promise<SqlDriver> {
+  if (location.kind === 'sqlite') {
+    const driver = new SqliteDriver({ file: location.file, synchronous: options.sqliteSynchronous });
+    try {
+      if (options.migrate) migrateSqlite(driver.db);
+      else await checkVersion(driver);
+    } catch (err) {
+      await driver.close();
+      throw err;
+    }
+    return driver;
+  }
+  const driver = await PostgresDriver.open({
+    url: location.url,
+    schema: location.schema,
+    poolSize: options.poolSize ?? 10,
+    applicationName: options.applicationName,
+    retry: options.retryTimeoutMs !== undefined ? { timeoutMs: options.retryTimeoutMs } : undefined,
+    createDatabase: options.createDatabase ?? options.migrate,
+  });
+  try {
+    if (options.migrate) await migratePostgres(driver.rawPool, location.schema);
+    else await checkVersion(driver);
+  } catch (err) {
+    await driver.close();
+    throw err instanceof DBOSInitializationError
+      ? err
+      : new DBOSInitializationError(`Cannot prepare the system database: ${(err as Error).message}`, { cause: err });
+  }
+  return driver;
+}
+
+const VERSION = { name: 'transact_schema_version', postgres: 'SELECT max(version) AS version FROM dbos.dbos_migrations' };
+
+async function checkVersion(driver: SqlDriver): Promise<void> {
+  let version: number | undefined;
+  try {
+    const rows = await driver.query<{ version: number | null }>(VERSION);
+    version = rows[0]?.version ?? undefined;
+  } catch {
+    version = undefined;
+  }
+  if (version === undefined || version < SCHEMA_VERSION) {
+    throw new DBOSInitializationError(
+      `The system database is at schema version ${version ?? 'none'}; version ${SCHEMA_VERSION} is required. ` +
+        'Launch the application (or run migrations) first.',
+    );
+  }
+}

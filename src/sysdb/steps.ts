@@ -1,0 +1,94 @@
+// The operation_outputs family: step checkpoints and reading them back.
+
+import { sql, type Queryable, type SqlDriver } from './driver.js';
+import { toStepRow, type StepRow } from './rows.js';
+
+export interface StepRecord {
+  workflowID: string;
+  ownerXid: string;
+  functionID: number;
+  functionName: string;
+  output: string | null;
+  error: string | null;
+  childWorkflowID: string | null;
+  startedAtEpochMs: number;
+  completedAtEpochMs: number;
+  serialization: string | null;
+  applicationName: string | null;
+}
+
+// The ownership fence and the checkpoint in one statement: the owner row is locked so a concurrent cancel or
+// takeover either happens before (and this writes nothing) or waits until this commits.
+const RECORD_STEP = sql(
+  'transact_record_step',
+  `WITH owner AS (
+     SELECT 1 FROM dbos.workflow_status WHERE workflow_uuid = $1::text AND owner_xid = $2::text FOR NO KEY UPDATE
+   )
+   INSERT INTO dbos.operation_outputs (workflow_uuid, function_id, function_name, output, error, child_workflow_id,
+                                      started_at_epoch_ms, completed_at_epoch_ms, serialization, application_name)
+   SELECT $1::text, $3::int, $4::text, $5::text, $6::text, $7::text, $8::bigint, $9::bigint, $10::text, $11::text FROM owner
+   ON CONFLICT (workflow_uuid, function_id) DO NOTHING
+   RETURNING function_id`,
+  // SQLite runs one writer at a time, so the check and the insert in one statement are already atomic.
+  `INSERT INTO operation_outputs (workflow_uuid, function_id, function_name, output, error, child_workflow_id,
+                                 started_at_epoch_ms, completed_at_epoch_ms, serialization, application_name)
+   SELECT $1, $3, $4, $5, $6, $7, $8, $9, $10, $11
+    WHERE EXISTS (SELECT 1 FROM workflow_status WHERE workflow_uuid = $1 AND owner_xid = $2)
+   ON CONFLICT (workflow_uuid, function_id) DO NOTHING
+   RETURNING function_id`,
+);
+
+const GET_STEP = sql(
+  'transact_get_step',
+  `SELECT function_id, function_name, output, error, child_workflow_id, started_at_epoch_ms, completed_at_epoch_ms,
+          serialization
+     FROM dbos.operation_outputs WHERE workflow_uuid = $1 AND function_id = $2`,
+);
+
+export type RecordStepResult =
+  | { kind: 'recorded' }
+  /** Another execution recorded this function ID first; its row is returned so the caller can adopt it. */
+  | { kind: 'conflict'; existing: StepRow }
+  | { kind: 'not-owner' };
+
+/** Writes a step checkpoint (one round trip), fenced by the run's ownership token. */
+export async function recordStep(db: SqlDriver | Queryable, r: StepRecord): Promise<RecordStepResult> {
+  const rows = await db.query(RECORD_STEP, [
+    r.workflowID,
+    r.ownerXid,
+    r.functionID,
+    r.functionName,
+    r.output,
+    r.error,
+    r.childWorkflowID,
+    r.startedAtEpochMs,
+    r.completedAtEpochMs,
+    r.serialization,
+    r.applicationName,
+  ]);
+  if (rows.length > 0) return { kind: 'recorded' };
+  // The slow path: find out why nothing was written.
+  const existing = await getStep(db, r.workflowID, r.functionID);
+  if (existing) {
+    // A retried statement whose first reply was lost finds its own row: same name and completion time.
+    if (existing.name === r.functionName && existing.completedAtEpochMs === r.completedAtEpochMs) return { kind: 'recorded' };
+    return { kind: 'conflict', existing };
+  }
+  return { kind: 'not-owner' };
+}
+
+export async function getStep(db: Queryable, workflowID: string, functionID: number): Promise<StepRow | undefined> {
+  const rows = await db.query(GET_STEP, [workflowID, functionID]);
+  return rows[0] ? toStepRow(rows[0]) : undefined;
+}
+
+const LIST_STEPS = sql(
+  'transact_list_steps',
+  `SELECT function_id, function_name, output, error, child_workflow_id, started_at_epoch_ms, completed_at_epoch_ms,
+          serialization
+     FROM dbos.operation_outputs WHERE workflow_uuid = $1 ORDER BY function_id`,
+);
+
+export async function listSteps(db: Queryable, workflowID: string): Promise<StepRow[]> {
+  return (await db.query(LIST_STEPS, [workflowID])).map(toStepRow);
+}

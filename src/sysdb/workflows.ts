@@ -1,0 +1,408 @@
+// The workflow_status family: starting a workflow, recording its outcome, reading its status, recovery,
+// cancellation and deadlines. Each function is one statement or one transaction.
+
+import { DBOSQueueDuplicatedError } from '../errors.js';
+import { sql, type Queryable, type SqlDriver } from './driver.js';
+import { INTERNAL_QUEUE, toWorkflowRow, type WorkflowRow, type WorkflowStatusString } from './rows.js';
+
+/** Carries a workflow ID when its outcome is recorded, so waiters in other processes wake at once. */
+export const OUTCOME_CHANNEL = 'transact_workflow_outcome';
+/** Carries a workflow ID when it is cancelled, so the process running it stops it at once. */
+export const CANCEL_CHANNEL = 'transact_workflow_cancelled';
+
+export interface NewWorkflow {
+  workflowID: string;
+  status: 'PENDING' | 'ENQUEUED' | 'DELAYED';
+  name: string;
+  className: string | null;
+  configName: string | null;
+  queueName: string | null;
+  executorID: string;
+  applicationVersion: string | null;
+  applicationID: string | null;
+  applicationName: string | null;
+  /** The run's ownership token when the row is created PENDING (a direct start); NULL for queued rows. */
+  ownerXid: string | null;
+  /** A fresh token: the caller created the row exactly when the returned creator_xid equals it. */
+  creatorXid: string;
+  timeoutMS: number | null;
+  deadlineEpochMS: number | null;
+  deduplicationID: string | null;
+  priority: number;
+  queuePartitionKey: string | null;
+  parentWorkflowID: string | null;
+  serialization: string;
+  delayUntilEpochMS: number | null;
+  authenticatedUser: string | null;
+  authenticatedRoles: string | null;
+  assumedRole: string | null;
+  attributes: string | null;
+  inputs: string;
+}
+
+/** The step row a parent records for a child it starts, written in the same statement as the child's row. */
+export interface ParentStep {
+  workflowID: string;
+  ownerXid: string;
+  functionID: number;
+  functionName: string;
+  startedAtEpochMs: number;
+}
+
+export interface InsertResult {
+  /** This call created the row; otherwise an existing workflow with this ID was found and nothing was written. */
+  created: boolean;
+  existing: WorkflowRow;
+  /** Child starts only: false when the parent no longer owned its run, so nothing was written. */
+  parentOwned: boolean;
+}
+
+/** Carries a queue name when work is enqueued, so idle dispatchers in every process claim it at once. */
+export const QUEUE_CHANNEL = 'transact_queue';
+const NOTIFY_ENQUEUED = `CASE WHEN ins.creator_xid = $13::text AND ins.status = 'ENQUEUED'
+  THEN pg_notify('${QUEUE_CHANNEL}', ins.queue_name) END AS notified`;
+
+const STATUS_COLUMNS = `workflow_uuid, status, name, class_name, config_name, queue_name, executor_id,
+  application_version, application_id, application_name, recovery_attempts, owner_xid, creator_xid,
+  workflow_timeout_ms, workflow_deadline_epoch_ms, deduplication_id, priority, queue_partition_key,
+  parent_workflow_id, serialization, delay_until_epoch_ms, authenticated_user, authenticated_roles, assumed_role,
+  attributes, created_at, updated_at`;
+
+const RETURNED = `workflow_uuid, status, name, class_name, config_name, queue_name, executor_id, creator_xid,
+  serialization, created_at, updated_at, workflow_deadline_epoch_ms, recovery_attempts, priority, was_forked_from`;
+
+// The ON CONFLICT branch changes nothing (creator_xid is set to itself); it exists so the existing row is
+// returned, and the caller can tell from creator_xid whether it created the row (dbos-spec §3.2).
+const PG_VALUES = `$1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text, $9::text,
+  $10::text, $11::bigint, $12::text, $13::text, $14::bigint, $15::bigint, $16::text, $17::int, $18::text,
+  $19::text, $20::text, $21::bigint, $22::text, $23::text, $24::text, $25::jsonb, NOWMS, NOWMS`;
+
+const INSERT_WORKFLOW_PG = sql(
+  'transact_insert_workflow',
+  `WITH ins AS (
+     INSERT INTO dbos.workflow_status AS ws (${STATUS_COLUMNS}) VALUES (${PG_VALUES})
+     ON CONFLICT (workflow_uuid) DO UPDATE SET creator_xid = ws.creator_xid
+     RETURNING ${RETURNED}
+   ), input AS (
+     INSERT INTO dbos.workflow_input (workflow_uuid, inputs)
+     SELECT workflow_uuid, $26::text FROM ins WHERE creator_xid = $13::text
+     ON CONFLICT (workflow_uuid) DO NOTHING
+   )
+   SELECT ins.*, ${NOTIFY_ENQUEUED} FROM ins`,
+);
+
+// A child's row, its input and the parent's step row in one statement, all conditional on the parent still owning
+// its run (row-locked, so a concurrent cancel or takeover waits for this statement or makes it write nothing).
+// The parent's step is recorded only if the row found is this child (same function), so a conflicting ID records
+// nothing and the caller raises the error.
+const INSERT_CHILD_WORKFLOW_PG = sql(
+  'transact_insert_child_workflow',
+  `WITH parent AS (
+     SELECT 1 FROM dbos.workflow_status WHERE workflow_uuid = $27::text AND owner_xid = $28::text FOR NO KEY UPDATE
+   ), ins AS (
+     INSERT INTO dbos.workflow_status AS ws (${STATUS_COLUMNS}) SELECT ${PG_VALUES} FROM parent
+     ON CONFLICT (workflow_uuid) DO UPDATE SET creator_xid = ws.creator_xid
+     RETURNING ${RETURNED}
+   ), input AS (
+     INSERT INTO dbos.workflow_input (workflow_uuid, inputs)
+     SELECT workflow_uuid, $26::text FROM ins WHERE creator_xid = $13::text
+     ON CONFLICT (workflow_uuid) DO NOTHING
+   ), step AS (
+     INSERT INTO dbos.operation_outputs
+       (workflow_uuid, function_id, function_name, child_workflow_id, started_at_epoch_ms, completed_at_epoch_ms, application_name)
+     SELECT $27::text, $29::int, $30::text, ins.workflow_uuid, $31::bigint, NOWMS, $10::text FROM ins
+     WHERE ins.name = $3::text AND ins.class_name IS NOT DISTINCT FROM $4::text AND ins.config_name IS NOT DISTINCT FROM $5::text
+     ON CONFLICT (workflow_uuid, function_id) DO NOTHING
+   )
+   SELECT ins.*, ${NOTIFY_ENQUEUED} FROM ins`,
+);
+
+const SQLITE_VALUES = `$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
+  $21, $22, $23, $24, $25, NOWMS, NOWMS`;
+
+const INSERT_WORKFLOW_SQLITE = sql(
+  'transact_insert_workflow',
+  '',
+  `INSERT INTO workflow_status (${STATUS_COLUMNS}) VALUES (${SQLITE_VALUES})
+   ON CONFLICT (workflow_uuid) DO UPDATE SET creator_xid = creator_xid
+   RETURNING ${RETURNED}`,
+);
+const INSERT_INPUT_SQLITE = sql(
+  'transact_insert_input',
+  '',
+  'INSERT INTO workflow_input (workflow_uuid, inputs) VALUES ($1, $2) ON CONFLICT (workflow_uuid) DO NOTHING',
+);
+const PARENT_OWNED_SQLITE = sql(
+  'transact_parent_owned',
+  '',
+  'SELECT 1 AS owned FROM workflow_status WHERE workflow_uuid = $1 AND owner_xid = $2',
+);
+const INSERT_CHILD_STEP_SQLITE = sql(
+  'transact_insert_child_step',
+  '',
+  `INSERT INTO operation_outputs
+     (workflow_uuid, function_id, function_name, child_workflow_id, started_at_epoch_ms, completed_at_epoch_ms, application_name)
+   VALUES ($1, $2, $3, $4, $5, NOWMS, $6) ON CONFLICT (workflow_uuid, function_id) DO NOTHING`,
+);
+
+function insertParams(w: NewWorkflow): unknown[] {
+  return [
+    w.workflowID,
+    w.status,
+    w.name,
+    w.className,
+    w.configName,
+    w.queueName,
+    w.executorID,
+    w.applicationVersion,
+    w.applicationID,
+    w.applicationName,
+    w.status === 'PENDING' ? 1 : 0,
+    w.ownerXid,
+    w.creatorXid,
+    w.timeoutMS,
+    w.deadlineEpochMS,
+    w.deduplicationID,
+    w.priority,
+    w.queuePartitionKey,
+    w.parentWorkflowID,
+    w.serialization,
+    w.delayUntilEpochMS,
+    w.authenticatedUser,
+    w.authenticatedRoles,
+    w.assumedRole,
+    w.attributes,
+    w.inputs,
+  ];
+}
+
+/** Inserts a workflow and its input (one round trip on PostgreSQL), or finds the existing one with that ID. */
+export async function insertWorkflow(db: SqlDriver, w: NewWorkflow, parent?: ParentStep): Promise<InsertResult> {
+  try {
+    if (db.dialect === 'postgres') {
+      const params = insertParams(w);
+      const rows = parent
+        ? await db.query(INSERT_CHILD_WORKFLOW_PG, [
+            ...params,
+            parent.workflowID,
+            parent.ownerXid,
+            parent.functionID,
+            parent.functionName,
+            parent.startedAtEpochMs,
+          ])
+        : await db.query(INSERT_WORKFLOW_PG, params);
+      if (rows.length === 0) return { created: false, existing: undefined as never, parentOwned: false };
+      const existing = toWorkflowRow(rows[0]!);
+      return { created: existing.creatorXid === w.creatorXid, existing, parentOwned: true };
+    }
+    return await db.transaction(async (tx) => {
+      if (parent) {
+        const owned = await tx.query(PARENT_OWNED_SQLITE, [parent.workflowID, parent.ownerXid]);
+        if (owned.length === 0) return { created: false, existing: undefined as never, parentOwned: false };
+      }
+      const rows = await tx.query(INSERT_WORKFLOW_SQLITE, insertParams(w).slice(0, 25));
+      const existing = toWorkflowRow(rows[0]!);
+      const created = existing.creatorXid === w.creatorXid;
+      if (created) await tx.query(INSERT_INPUT_SQLITE, [w.workflowID, w.inputs]);
+      if (parent && existing.name === w.name && existing.className === w.className && existing.configName === w.configName) {
+        await tx.query(INSERT_CHILD_STEP_SQLITE, [
+          parent.workflowID,
+          parent.functionID,
+          parent.functionName,
+          w.workflowID,
+          parent.startedAtEpochMs,
+          w.applicationName,
+        ]);
+      }
+      return { created, existing, parentOwned: true };
+    });
+  } catch (err) {
+    if (isDedupViolation(err) && w.queueName && w.deduplicationID) {
+      throw new DBOSQueueDuplicatedError(w.workflowID, w.queueName, w.deduplicationID);
+    }
+    throw err;
+  }
+}
+
+function isDedupViolation(err: unknown): boolean {
+  const e = err as { code?: string; constraint?: string; message?: string };
+  if (e?.code === '23505') return e.constraint === 'uq_workflow_status_dedup_id';
+  return e?.code === 'SQLITE_CONSTRAINT_UNIQUE' && /deduplication_id/.test(e.message ?? '');
+}
+
+const COMPLETE_PG = sql(
+  'transact_complete_workflow',
+  `WITH upd AS (
+     UPDATE dbos.workflow_status
+        SET status = $2::text, updated_at = NOWMS, completed_at = NOWMS, deduplication_id = NULL, owner_xid = NULL
+      WHERE workflow_uuid = $1::text AND status = 'PENDING' AND owner_xid = $3::text
+      RETURNING workflow_uuid
+   ), out AS (
+     INSERT INTO dbos.workflow_output (workflow_uuid, output, error)
+     SELECT workflow_uuid, $4::text, $5::text FROM upd
+     ON CONFLICT (workflow_uuid) DO UPDATE SET output = EXCLUDED.output, error = EXCLUDED.error
+   )
+   SELECT workflow_uuid, pg_notify('${OUTCOME_CHANNEL}', workflow_uuid) FROM upd`,
+);
+const COMPLETE_SQLITE = sql(
+  'transact_complete_workflow',
+  '',
+  `UPDATE workflow_status
+      SET status = $2, updated_at = NOWMS, completed_at = NOWMS, deduplication_id = NULL, owner_xid = NULL
+    WHERE workflow_uuid = $1 AND status = 'PENDING' AND owner_xid = $3
+    RETURNING workflow_uuid`,
+);
+const UPSERT_OUTPUT_SQLITE = sql(
+  'transact_upsert_output',
+  '',
+  `INSERT INTO workflow_output (workflow_uuid, output, error) VALUES ($1, $2, $3)
+   ON CONFLICT (workflow_uuid) DO UPDATE SET output = excluded.output, error = excluded.error`,
+);
+
+/**
+ * Records the outcome, fenced by the run's ownership token (dbos-spec §3.4). Returns false when this run no longer
+ * owns the workflow (cancelled, timed out, taken over): nothing was written and the caller adopts whatever the
+ * database holds.
+ */
+export async function completeWorkflow(
+  db: SqlDriver,
+  workflowID: string,
+  ownerXid: string,
+  status: 'SUCCESS' | 'ERROR',
+  output: string | null,
+  error: string | null,
+): Promise<boolean> {
+  if (db.dialect === 'postgres') {
+    const rows = await db.query(COMPLETE_PG, [workflowID, status, ownerXid, output, error]);
+    return rows.length > 0;
+  }
+  return db.transaction(async (tx) => {
+    const rows = await tx.query(COMPLETE_SQLITE, [workflowID, status, ownerXid]);
+    if (rows.length === 0) return false;
+    await tx.query(UPSERT_OUTPUT_SQLITE, [workflowID, output, error]);
+    return true;
+  });
+}
+
+const GET_WORKFLOW = sql(
+  'transact_get_workflow',
+  `SELECT ws.*, COALESCE(wi.inputs, ws.inputs) AS inputs, COALESCE(wo.output, ws.output) AS output,
+          COALESCE(wo.error, ws.error) AS error
+     FROM dbos.workflow_status ws
+     LEFT JOIN dbos.workflow_input wi ON wi.workflow_uuid = ws.workflow_uuid
+     LEFT JOIN dbos.workflow_output wo ON wo.workflow_uuid = ws.workflow_uuid
+    WHERE ws.workflow_uuid = $1`,
+);
+
+export async function getWorkflow(db: Queryable, workflowID: string): Promise<WorkflowRow | undefined> {
+  const rows = await db.query(GET_WORKFLOW, [workflowID]);
+  return rows[0] ? toWorkflowRow(rows[0]) : undefined;
+}
+
+export interface WorkflowOutcome {
+  status: WorkflowStatusString;
+  output: string | null;
+  error: string | null;
+  serialization: string | null;
+}
+
+const GET_OUTCOME = sql(
+  'transact_get_outcome',
+  `SELECT ws.status, COALESCE(wo.output, ws.output) AS output, COALESCE(wo.error, ws.error) AS error, ws.serialization
+     FROM dbos.workflow_status ws LEFT JOIN dbos.workflow_output wo ON wo.workflow_uuid = ws.workflow_uuid
+    WHERE ws.workflow_uuid = $1`,
+);
+
+export async function getWorkflowOutcome(db: Queryable, workflowID: string): Promise<WorkflowOutcome | undefined> {
+  const rows = await db.query<Omit<WorkflowOutcome, 'status'> & { status: string }>(GET_OUTCOME, [workflowID]);
+  const row = rows[0];
+  if (!row) return undefined;
+  const status = (row.status === 'RETRIES_EXCEEDED' ? 'MAX_RECOVERY_ATTEMPTS_EXCEEDED' : row.status) as WorkflowStatusString;
+  return { status, output: row.output ?? null, error: row.error ?? null, serialization: row.serialization ?? null };
+}
+
+const RECOVER_PENDING = sql(
+  'transact_recover_pending',
+  `UPDATE dbos.workflow_status
+      SET status = 'ENQUEUED', started_at_epoch_ms = NULL, owner_xid = NULL, updated_at = NOWMS,
+          queue_name = COALESCE(queue_name, '${INTERNAL_QUEUE}')
+    WHERE status = 'PENDING' AND executor_id = $1 AND application_version = $2
+      AND (application_name = $3 OR application_name IS NULL)
+    RETURNING workflow_uuid`,
+);
+
+/**
+ * Recovery at launch (dbos-spec §3.5): this executor's PENDING workflows go back to the queue they came from (or
+ * the internal queue), and the claim decides who runs them, so no workflow is ever run by two executors at once.
+ */
+export async function requeuePendingWorkflows(
+  db: SqlDriver,
+  executorID: string,
+  applicationVersion: string,
+  applicationName: string,
+): Promise<string[]> {
+  const rows = await db.query<{ workflow_uuid: string }>(RECOVER_PENDING, [executorID, applicationVersion, applicationName]);
+  return rows.map((r) => r.workflow_uuid);
+}
+
+const DEAD_LETTER = sql(
+  'transact_dead_letter',
+  `UPDATE dbos.workflow_status
+      SET status = 'MAX_RECOVERY_ATTEMPTS_EXCEEDED', queue_name = NULL, deduplication_id = NULL, owner_xid = NULL,
+          updated_at = NOWMS, completed_at = NOWMS
+    WHERE workflow_uuid = $1 AND owner_xid = $2 AND status = 'PENDING'`,
+);
+
+export async function deadLetterWorkflow(db: SqlDriver, workflowID: string, ownerXid: string): Promise<void> {
+  await db.query(DEAD_LETTER, [workflowID, ownerXid]);
+}
+
+const CANCEL = sql(
+  'transact_cancel_workflow',
+  `WITH upd AS (
+     UPDATE dbos.workflow_status
+        SET status = 'CANCELLED', owner_xid = NULL, queue_name = NULL, deduplication_id = NULL,
+            started_at_epoch_ms = NULL, updated_at = NOWMS, completed_at = NOWMS
+      WHERE workflow_uuid = $1 AND status NOT IN ('SUCCESS', 'ERROR')
+      RETURNING workflow_uuid
+   )
+   SELECT workflow_uuid, pg_notify('${CANCEL_CHANNEL}', workflow_uuid), pg_notify('${OUTCOME_CHANNEL}', workflow_uuid) FROM upd`,
+  `UPDATE workflow_status
+      SET status = 'CANCELLED', owner_xid = NULL, queue_name = NULL, deduplication_id = NULL,
+          started_at_epoch_ms = NULL, updated_at = NOWMS, completed_at = NOWMS
+    WHERE workflow_uuid = $1 AND status NOT IN ('SUCCESS', 'ERROR')
+    RETURNING workflow_uuid`,
+);
+
+/** Returns whether the workflow was active (and is now CANCELLED). */
+export async function cancelWorkflow(db: SqlDriver, workflowID: string): Promise<boolean> {
+  return (await db.query(CANCEL, [workflowID])).length > 0;
+}
+
+const CANCEL_EXPIRED_PG = sql(
+  'transact_cancel_expired',
+  `UPDATE dbos.workflow_status
+      SET status = 'CANCELLED', owner_xid = NULL, queue_name = NULL, deduplication_id = NULL,
+          started_at_epoch_ms = NULL, updated_at = NOWMS, completed_at = NOWMS
+    WHERE workflow_uuid IN (
+      SELECT workflow_uuid FROM dbos.workflow_status
+       WHERE status IN ('ENQUEUED', 'PENDING', 'DELAYED') AND workflow_deadline_epoch_ms IS NOT NULL
+         AND workflow_deadline_epoch_ms <= NOWMS AND (application_name = $1 OR application_name IS NULL)
+       LIMIT 1000 FOR UPDATE SKIP LOCKED)
+    RETURNING workflow_uuid`,
+  `UPDATE workflow_status
+      SET status = 'CANCELLED', owner_xid = NULL, queue_name = NULL, deduplication_id = NULL,
+          started_at_epoch_ms = NULL, updated_at = NOWMS, completed_at = NOWMS
+    WHERE workflow_uuid IN (
+      SELECT workflow_uuid FROM workflow_status
+       WHERE status IN ('ENQUEUED', 'PENDING', 'DELAYED') AND workflow_deadline_epoch_ms IS NOT NULL
+         AND workflow_deadline_epoch_ms <= NOWMS AND (application_name = $1 OR application_name IS NULL)
+       LIMIT 1000)
+    RETURNING workflow_uuid`,
+);
+
+/** The deadline sweep (dbos-spec §3.11): cancels active workflows whose deadline has passed. */
+export async function cancelExpiredWorkflows(db: SqlDriver, applicationName: string): Promise<string[]> {
+  const rows = await db.query<{ workflow_uuid: string }>(CANCEL_EXPIRED_PG, [applicationName]);
+  return rows.map((r) => r.workflow_uuid);
+}
