@@ -244,6 +244,15 @@ export class DBOS {
         reg!.className = cls.name;
         reg!.thisArg = cls.isStatic ? owner : undefined;
         registry.add(reg!);
+        // Compilers that lower standard decorators (esbuild, so tsx) run initializers while the class still has a
+        // temporary name, and give it its real name when the definition ends: record the name it ends up with.
+        queueMicrotask(() => {
+          const final = classOf(owner).name;
+          if (final === reg!.className) return;
+          const provisional = reg!.className;
+          reg!.className = final;
+          registry.rekey(reg!, provisional);
+        });
       },
     );
   }

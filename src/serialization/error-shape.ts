@@ -98,7 +98,11 @@ function describe(v: unknown): string {
 export function minimalErrorPlain(thrown: unknown): unknown {
   if (typeof thrown !== 'object' || thrown === null) return String(thrown);
   const e = thrown as { name?: unknown; message?: unknown; stack?: unknown };
-  return { name: String(e.name ?? 'Error'), message: String(e.message ?? ''), stack: typeof e.stack === 'string' ? e.stack : undefined };
+  return {
+    name: String(e.name ?? 'Error'),
+    message: String(e.message ?? ''),
+    stack: typeof e.stack === 'string' ? e.stack : undefined,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -133,11 +137,14 @@ function buildError(record: ErrorRecord): Error {
   if (error.name !== record.name) hidden(error, 'name', record.name);
   for (const k of Object.keys(record)) {
     if (k === 'name' || k === 'message' || k === 'stack') continue;
+    // defineProperty, not assignment: a prototype may have a getter-only property of that name
     if (k === 'cause') hidden(error, 'cause', reviveError(record.cause));
-    else Object.defineProperty(error, k, { value: reviveNested(record[k]), enumerable: true, writable: true, configurable: true });
+    else Object.defineProperty(error, k, { value: reviveNested(record[k]), ...VISIBLE });
   }
   return error;
 }
+
+const VISIBLE = { enumerable: true, writable: true, configurable: true } as const;
 
 function hidden(target: object, key: string, value: unknown): void {
   Object.defineProperty(target, key, { value, enumerable: false, writable: true, configurable: true });

@@ -105,6 +105,7 @@ function unreadableFormat(serialization: string): DBOSError {
   const origin = serialization === 'py_pickle' ? ' (written by DBOS for Python)' : '';
   return new DBOSError(
     `A stored value uses the serialization format '${serialization}'${origin}, which this process cannot read: ` +
-      `it reads ${NATIVE_SERIALIZATION} and ${PORTABLE_SERIALIZATION}. Use portable_json for data shared between languages.`,
+      `it reads ${NATIVE_SERIALIZATION} and ${PORTABLE_SERIALIZATION}. ` +
+      'Use portable_json for data shared between languages.',
   );
 }

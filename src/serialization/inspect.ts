@@ -14,7 +14,7 @@ export interface InspectOptions {
   what: string;
   /** The name of the root in paths: `args`, `value`, … */
   root: string;
-  /** portable_json rules instead of js_superjson rules (Maps need string keys; superjson's key guard does not apply). */
+  /** portable_json rules: Maps need string keys, and superjson's key guard does not apply. */
   portable: boolean;
 }
 

@@ -3,7 +3,7 @@
 // so the text stays readable by DBOS's own tools. Plain JSON values (the common case) skip superjson entirely:
 // for them superjson adds no `meta`, so '{"json":' + JSON.stringify(v) + marker is byte-identical and ~14x faster.
 
-import SuperJSON from 'superjson';
+import SuperJSON, { type SuperJSONResult } from 'superjson';
 import { DBOSError, DBOSSerializationError } from '../errors.js';
 import { inspectValue } from './inspect.js';
 import { reviveLegacyValue } from './legacy.js';
@@ -85,12 +85,12 @@ export function decodeNative(text: string, allowLegacy: boolean): unknown {
   if (!isEnvelope(parsed)) {
     if (allowLegacy) return reviveLegacyValue(parsed);
     throw new DBOSError(
-      `A stored value marked js_superjson lacks the "${MARKER_KEY}":"${MARKER_VALUE}" marker, so it was not written by this serializer`,
+      `A stored value marked js_superjson lacks the "${MARKER_KEY}":"${MARKER_VALUE}" marker, ` +
+        'so it was not written by this serializer',
     );
   }
   if (parsed.meta === undefined || parsed.meta === null) return parsed.json; // plain JSON: nothing to revive
   // The parsed tree is ours alone, so superjson may revive in place instead of copying it first.
-  return superjson.deserialize({ json: parsed.json, meta: parsed.meta } as Parameters<typeof superjson.deserialize>[0], {
-    inPlace: true,
-  });
+  const payload = { json: parsed.json, meta: parsed.meta } as SuperJSONResult;
+  return superjson.deserialize(payload, { inPlace: true });
 }

@@ -52,7 +52,9 @@ export function decodePortableArgs(text: string): unknown[] {
   if (parsed === null) return [];
   if (Array.isArray(parsed)) return parsed;
   if (typeof parsed !== 'object') {
-    throw new DBOSError(`Stored portable_json workflow arguments are not a {"positionalArgs":[…]} object: ${text.slice(0, 80)}`);
+    throw new DBOSError(
+      `Stored portable_json workflow arguments are not a {"positionalArgs":[…]} object: ${text.slice(0, 80)}`,
+    );
   }
   const { positionalArgs, namedArgs } = parsed as { positionalArgs?: unknown; namedArgs?: unknown };
   const args = Array.isArray(positionalArgs) ? positionalArgs : [];
