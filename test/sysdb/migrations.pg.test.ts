@@ -9,6 +9,7 @@ import { createScratchDatabase, describeSchema, postgresReachable, SNAPSHOT_FILE
 const reachable = await postgresReachable();
 let scratch: Awaited<ReturnType<typeof createScratchDatabase>> | undefined;
 const pools: pg.Pool[] = [];
+const connectionsClosed: Promise<unknown>[] = [];
 
 before(async () => {
   if (reachable) scratch = await createScratchDatabase();
@@ -16,6 +17,8 @@ before(async () => {
 
 after(async () => {
   await Promise.all(pools.map((pool) => pool.end()));
+  // pool.end() resolves before its connections have closed; dropping the database under a live one would kill it.
+  await Promise.all(connectionsClosed);
   await scratch?.drop();
 });
 
@@ -33,9 +36,7 @@ function pgTest(name: string, fn: (t: TestContext) => Promise<void>): void {
 
 function newPool(): pg.Pool {
   const pool = new pg.Pool({ connectionString: urlFor(scratch!.name), max: 2 });
-  // pool.end() resolves before its connections have finished closing, so dropping the database WITH (FORCE) at the
-  // end can terminate one of them; that error is expected and must not surface as an uncaught exception.
-  pool.on('connect', (client) => client.on('error', () => {}));
+  pool.on('connect', (client) => connectionsClosed.push(new Promise((resolve) => client.once('end', resolve))));
   pools.push(pool);
   return pool;
 }
