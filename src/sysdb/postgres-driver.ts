@@ -209,7 +209,9 @@ async function createDatabaseIfMissing(url: string): Promise<void> {
     await admin.connect();
     await admin.query(`CREATE DATABASE "${database.replace(/"/g, '""')}"`);
   } catch (err) {
-    if ((err as { code?: string }).code !== '42P04') throw err; // created meanwhile by another process
+    // Created meanwhile by another process: 42P04, or 23505 when both inserts into pg_database raced.
+    const code = (err as { code?: string }).code;
+    if (code !== '42P04' && code !== '23505') throw err;
   } finally {
     await admin.end().catch(() => {});
   }

@@ -153,7 +153,7 @@ describeEachBackend('starting workflows', (kind) => {
     const before = await rowCount();
     const unregistered = async (x: number) => x;
     await assert.rejects(DBOS.startWorkflow(unregistered)(1), DBOSNotRegisteredError);
-    await assert.rejects(DBOS.startWorkflow(other)(() => 1 as never), (err: Error) => {
+    await assert.rejects(DBOS.startWorkflow(other)((() => 1) as never), (err: Error) => {
       assert.ok(err instanceof DBOSSerializationError && err instanceof DBOSInvalidWorkflowInputError);
       assert.match(err.message, /args\[0\]/);
       return true;
