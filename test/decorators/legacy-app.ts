@@ -1,0 +1,39 @@
+// Compiled with experimentalDecorators (test/decorators/tsconfig.legacy.json): the decorator form that most DBOS
+// applications use today. Prints what it ran so the test can check it.
+
+import { DBOS } from '../../src/index.js';
+
+// Tells which decorator implementation compiled this file: legacy decorators get (target, key, descriptor).
+let compiledAs = 'unknown';
+function probe(...args: unknown[]): void {
+  compiledAs = args.length === 3 ? 'legacy' : 'standard';
+}
+
+export class Inventory {
+  @probe
+  static probed(): void {}
+
+  static log: string[] = [];
+
+  @DBOS.step({ retriesAllowed: true, maxAttempts: 2, intervalSeconds: 0.01 })
+  static async take(item: string): Promise<string> {
+    Inventory.log.push(`take ${item}`);
+    return `${item} taken`;
+  }
+
+  @DBOS.workflow()
+  static async restock(items: string[]): Promise<string[]> {
+    const out: string[] = [];
+    for (const item of items) out.push(await Inventory.take(item));
+    return out;
+  }
+}
+
+DBOS.setConfig({ name: 'legacy-decorators', systemDatabaseUrl: process.env.TEST_DB_URL!, logLevel: 'error' });
+await DBOS.launch();
+const handle = await DBOS.startWorkflow(Inventory, { workflowID: 'legacy-1' }).restock(['bolt', 'nut']);
+const result = await handle.getResult();
+const status = await handle.getStatus();
+const steps = await DBOS.listWorkflowSteps('legacy-1');
+console.log(JSON.stringify({ compiledAs, result, className: status?.workflowClassName, name: status?.workflowName, steps: steps?.map((s) => s.name), log: Inventory.log }));
+await DBOS.shutdown();
