@@ -92,11 +92,12 @@ describeEachBackend('starting workflows', (kind) => {
       DBOS.startWorkflow(slow, { workflowID: id })(2),
     ]);
     gate.release();
-    assert.equal(await h1.getResult(), 10);
-    assert.equal(await h2.getResult(), 10, 'the second start attaches to the first run');
+    const result = await h1.getResult();
+    assert.ok(result === 10 || result === 20, 'one of the two starts won');
+    assert.equal(await h2.getResult(), result, 'the other attached to the same run');
     const h3 = await DBOS.startWorkflow(slow, { workflowID: id })(3);
-    assert.equal(await h3.getResult(), 10, 'a start after completion returns the recorded result');
-    assert.equal(await DBOS.withNextWorkflowID(id, () => slow(4)), 10);
+    assert.equal(await h3.getResult(), result, 'a start after completion returns the recorded result');
+    assert.equal(await DBOS.withNextWorkflowID(id, () => slow(4)), result);
     assert.equal(runs, 1);
   });
 
