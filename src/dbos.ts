@@ -32,7 +32,7 @@ import { outcomeKey } from './runtime/outcome.js';
 import { Registry, type AnyFunction, type RegisteredWorkflow, type StepConfig, type WorkflowConfig } from './runtime/registry.js';
 import { builtinSteps, durableSleep, runStep } from './runtime/steps.js';
 import type { WorkflowStatus } from './runtime/workflow-status.js';
-import type { SqlDriver } from './sysdb/driver.js';
+import type { DriverStats, SqlDriver } from './sysdb/driver.js';
 import { openSystemDatabase } from './sysdb/open.js';
 import { INTERNAL_QUEUE } from './sysdb/rows.js';
 import { getLatestApplicationVersion, registerApplicationVersion } from './sysdb/versions.js';
@@ -437,6 +437,11 @@ export class DBOS {
       await executor.cancel(workflowID);
     });
   }
+}
+
+/** Round trips issued by this process's system database so far (benchmarks and tests; not part of the public API). */
+export function systemDatabaseStats(): DriverStats | undefined {
+  return runtime?.db.stats;
 }
 
 function withNextStart<R>(options: NextStartOptions, callback: () => Promise<R>): Promise<R> {

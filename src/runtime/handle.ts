@@ -64,21 +64,16 @@ export function checkpointedResult<R>(executor: Executor, id: string | Promise<s
       outcome = { error };
     }
     ctx.throwIfStopped();
-    if ('error' in outcome) {
-      await checkpoint(executor, ctx, functionID, 'DBOS.getResult', {
-        error: serializeError(outcome.error).text,
-        serialization: NATIVE_SERIALIZATION,
-        childWorkflowID: workflowID,
-        startedAtEpochMs,
-      });
-      throw outcome.error;
-    }
-    await checkpoint(executor, ctx, functionID, 'DBOS.getResult', {
-      output: serializeValue(outcome.value, 'native', `the result of workflow ${workflowID}`).text,
+    const adopted = await checkpoint(executor, ctx, functionID, 'DBOS.getResult', {
+      ...('error' in outcome
+        ? { error: serializeError(outcome.error).text }
+        : { output: serializeValue(outcome.value, 'native', `the result of workflow ${workflowID}`).text }),
       serialization: NATIVE_SERIALIZATION,
       childWorkflowID: workflowID,
       startedAtEpochMs,
     });
+    if (adopted) return replayRecorded<R>(adopted);
+    if ('error' in outcome) throw outcome.error;
     return outcome.value;
   })();
 }

@@ -2,7 +2,7 @@
 // running. Also the built-in checkpointed operations that are steps under the hood: durable sleep, now, randomUUID.
 
 import { randomUUID } from 'node:crypto';
-import { DBOSMaxStepRetriesError, DBOSStepNondeterminismError, DBOSUnexpectedStepError } from '../errors.js';
+import { DBOSMaxStepRetriesError, DBOSUnexpectedStepError } from '../errors.js';
 import {
   deserializeError,
   deserializeValue,
@@ -40,8 +40,18 @@ export interface Checkpoint {
   startedAtEpochMs: number;
 }
 
-/** Writes a checkpoint for this run; a run that lost ownership gets the reason thrown. */
-export async function checkpoint(executor: Executor, ctx: WorkflowContext, functionID: number, name: string, c: Checkpoint): Promise<void> {
+/**
+ * Writes a checkpoint for this run; a run that lost ownership gets the reason thrown. If the function ID was already
+ * recorded (by a previous owner in the instant it lost ownership, see src/sysdb/steps.ts), the recorded step wins and
+ * is returned, so every execution continues from the same outcome.
+ */
+export async function checkpoint(
+  executor: Executor,
+  ctx: WorkflowContext,
+  functionID: number,
+  name: string,
+  c: Checkpoint,
+): Promise<StepRow | undefined> {
   const result = await recordStep(executor.db, {
     workflowID: ctx.workflowID,
     ownerXid: ctx.ownerXid,
@@ -56,7 +66,11 @@ export async function checkpoint(executor: Executor, ctx: WorkflowContext, funct
     applicationName: ctx.applicationName,
   });
   if (result.kind === 'not-owner') throw await executor.ownershipLost(ctx);
-  if (result.kind === 'conflict') throw new DBOSStepNondeterminismError(ctx.workflowID, functionID);
+  if (result.kind === 'conflict') {
+    if (result.existing.name !== name) throw new DBOSUnexpectedStepError(ctx.workflowID, functionID, name, result.existing.name);
+    return result.existing;
+  }
+  return undefined;
 }
 
 /**
@@ -111,8 +125,8 @@ async function executeStep<T>(
         });
         throw serializationError;
       }
-      await checkpoint(executor, ctx, functionID, name, { output, serialization: NATIVE_SERIALIZATION, startedAtEpochMs });
-      return outcome.value;
+      const adopted = await checkpoint(executor, ctx, functionID, name, { output, serialization: NATIVE_SERIALIZATION, startedAtEpochMs });
+      return adopted ? replayRecorded<T>(adopted) : outcome.value;
     }
     ctx.throwIfStopped();
     errors.push(outcome.error as Error);
@@ -126,11 +140,12 @@ async function executeStep<T>(
       continue;
     }
     const final = config.retriesAllowed ? new DBOSMaxStepRetriesError(name, attempt, errors) : outcome.error;
-    await checkpoint(executor, ctx, functionID, name, {
+    const adopted = await checkpoint(executor, ctx, functionID, name, {
       error: serializeError(final).text,
       serialization: NATIVE_SERIALIZATION,
       startedAtEpochMs,
     });
+    if (adopted) return replayRecorded<T>(adopted);
     throw final;
   }
 }
@@ -159,12 +174,12 @@ export async function recordDeadline(executor: Executor, ctx: WorkflowContext, f
   ctx.throwIfStopped();
   const recorded = recordedStepNamed(ctx, functionID, 'DBOS.sleep');
   if (recorded) return Number(replayRecorded<number>(recorded));
-  await checkpoint(executor, ctx, functionID, 'DBOS.sleep', {
+  const adopted = await checkpoint(executor, ctx, functionID, 'DBOS.sleep', {
     output: JSON.stringify(wakeAt),
     serialization: PORTABLE_SERIALIZATION,
     startedAtEpochMs: Date.now(),
   });
-  return wakeAt;
+  return adopted ? Number(replayRecorded<number>(adopted)) : wakeAt;
 }
 
 /** A value computed once and checkpointed (DBOS.now, DBOS.randomUUID): replays see the first run's value. */

@@ -41,6 +41,17 @@ export interface NotificationListener {
 export interface DriverStats {
   /** Statements sent to the database server (each is one network round trip on PostgreSQL). */
   roundTrips: number;
+  /** The same, by statement name (BEGIN/COMMIT/ROLLBACK under their own names), for benchmarks and tests. */
+  readonly byStatement: Map<string, number>;
+}
+
+export function newDriverStats(): DriverStats {
+  return { roundTrips: 0, byStatement: new Map() };
+}
+
+export function countRoundTrip(stats: DriverStats, name: string): void {
+  stats.roundTrips++;
+  stats.byStatement.set(name, (stats.byStatement.get(name) ?? 0) + 1);
 }
 
 export interface SqlDriver extends Queryable {

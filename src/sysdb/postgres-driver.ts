@@ -1,5 +1,7 @@
 import pg from 'pg';
 import {
+  countRoundTrip,
+  newDriverStats,
   renderStatement,
   type DriverStats,
   type IsolationLevel,
@@ -34,7 +36,7 @@ const types = {
 
 export class PostgresDriver implements SqlDriver {
   readonly dialect = 'postgres' as const;
-  readonly stats: DriverStats = { roundTrips: 0 };
+  readonly stats: DriverStats = newDriverStats();
   private readonly pool: pg.Pool;
   private readonly rendered = new WeakMap<Statement, string>();
   private readonly retry: RetryPolicy;
@@ -84,7 +86,7 @@ export class PostgresDriver implements SqlDriver {
 
   async query<R = Row>(statement: Statement, params: readonly unknown[] = []): Promise<R[]> {
     return withRetries(this.retry, async () => {
-      this.stats.roundTrips++;
+      countRoundTrip(this.stats, statement.name || 'dynamic');
       const result = await this.pool.query(this.config(statement, params));
       return result.rows as R[];
     });
@@ -95,23 +97,23 @@ export class PostgresDriver implements SqlDriver {
       const client = await this.pool.connect();
       let broken = false;
       try {
-        this.stats.roundTrips++;
+        countRoundTrip(this.stats, 'BEGIN');
         await client.query(isolation ? `BEGIN ISOLATION LEVEL ${isolation.toUpperCase()}` : 'BEGIN');
         const tx: Queryable = {
           dialect: 'postgres',
           query: async <R>(statement: Statement, params: readonly unknown[] = []) => {
-            this.stats.roundTrips++;
+            countRoundTrip(this.stats, statement.name || 'dynamic');
             return (await client.query(this.config(statement, params))).rows as R[];
           },
         };
         const result = await fn(tx);
-        this.stats.roundTrips++;
+        countRoundTrip(this.stats, 'COMMIT');
         await client.query('COMMIT');
         return result;
       } catch (err) {
         broken = isTransientDatabaseError(err);
         if (!broken) {
-          this.stats.roundTrips++;
+          countRoundTrip(this.stats, 'ROLLBACK');
           await client.query('ROLLBACK').catch(() => {
             broken = true;
           });

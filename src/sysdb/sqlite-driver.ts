@@ -2,6 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import {
+  countRoundTrip,
+  newDriverStats,
   renderStatement,
   type DriverStats,
   type NotificationListener,
@@ -26,7 +28,7 @@ export interface SqliteDriverOptions {
  */
 export class SqliteDriver implements SqlDriver {
   readonly dialect = 'sqlite' as const;
-  readonly stats: DriverStats = { roundTrips: 0 };
+  readonly stats: DriverStats = newDriverStats();
   readonly db: Database.Database;
   private readonly prepared = new WeakMap<Statement, Database.Statement>();
   private readonly mutex = new Mutex();
@@ -54,7 +56,7 @@ export class SqliteDriver implements SqlDriver {
   /** Runs one statement now, synchronously. Only for callers that hold the mutex or know none is held. */
   runNow<R>(statement: Statement, params: readonly unknown[]): R[] {
     if (this.closed) throw new Error('The system database is closed');
-    this.stats.roundTrips++;
+    countRoundTrip(this.stats, statement.name || 'dynamic');
     const prepared = this.statement(statement);
     const bound = bind(params);
     if (prepared.reader) return (bound ? prepared.all(bound) : prepared.all()) as R[];
@@ -87,7 +89,7 @@ export class SqliteDriver implements SqlDriver {
   }
 
   private exec(text: string): void {
-    this.stats.roundTrips++;
+    countRoundTrip(this.stats, text.split(' ')[0]!);
     this.db.exec(text);
   }
 

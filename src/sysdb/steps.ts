@@ -17,19 +17,20 @@ export interface StepRecord {
   applicationName: string | null;
 }
 
-// The ownership fence and the checkpoint in one statement: the owner row is locked so a concurrent cancel or
-// takeover either happens before (and this writes nothing) or waits until this commits.
+// The ownership fence and the checkpoint in one statement. The owner check takes no row lock: a lock is a WAL
+// record per step, and what it would close is only the instant between this statement's snapshot and its commit.
+// A run that lost ownership before that instant (cancelled, timed out, paused past its lease) writes nothing; one
+// that loses it within the instant may still record the step it had just finished, and the new owner, meeting that
+// row when it records the same step, adopts it (see recordStep). Outcomes, by contrast, are fenced by an UPDATE,
+// which re-checks the owner under the row lock it takes anyway.
 const RECORD_STEP = sql(
   'transact_record_step',
-  `WITH owner AS (
-     SELECT 1 FROM dbos.workflow_status WHERE workflow_uuid = $1::text AND owner_xid = $2::text FOR NO KEY UPDATE
-   )
-   INSERT INTO dbos.operation_outputs (workflow_uuid, function_id, function_name, output, error, child_workflow_id,
+  `INSERT INTO dbos.operation_outputs (workflow_uuid, function_id, function_name, output, error, child_workflow_id,
                                       started_at_epoch_ms, completed_at_epoch_ms, serialization, application_name)
-   SELECT $1::text, $3::int, $4::text, $5::text, $6::text, $7::text, $8::bigint, $9::bigint, $10::text, $11::text FROM owner
+   SELECT $1::text, $3::int, $4::text, $5::text, $6::text, $7::text, $8::bigint, $9::bigint, $10::text, $11::text
+    WHERE EXISTS (SELECT 1 FROM dbos.workflow_status WHERE workflow_uuid = $1::text AND owner_xid = $2::text)
    ON CONFLICT (workflow_uuid, function_id) DO NOTHING
    RETURNING function_id`,
-  // SQLite runs one writer at a time, so the check and the insert in one statement are already atomic.
   `INSERT INTO operation_outputs (workflow_uuid, function_id, function_name, output, error, child_workflow_id,
                                  started_at_epoch_ms, completed_at_epoch_ms, serialization, application_name)
    SELECT $1, $3, $4, $5, $6, $7, $8, $9, $10, $11

@@ -68,8 +68,8 @@ const STATUS_COLUMNS = `workflow_uuid, status, name, class_name, config_name, qu
   parent_workflow_id, serialization, delay_until_epoch_ms, authenticated_user, authenticated_roles, assumed_role,
   attributes, created_at, updated_at`;
 
-const RETURNED = `workflow_uuid, status, name, class_name, config_name, queue_name, executor_id, creator_xid,
-  serialization, created_at, updated_at, workflow_deadline_epoch_ms, recovery_attempts, priority, was_forked_from`;
+// Only what the caller needs to tell whether it created the row, and whether an existing row is the same workflow.
+const RETURNED = `workflow_uuid, status, name, class_name, config_name, queue_name, creator_xid`;
 
 // The ON CONFLICT branch changes nothing (creator_xid is set to itself); it exists so the existing row is
 // returned, and the caller can tell from creator_xid whether it created the row (dbos-spec §3.2).
@@ -92,13 +92,12 @@ const INSERT_WORKFLOW_PG = sql(
 );
 
 // A child's row, its input and the parent's step row in one statement, all conditional on the parent still owning
-// its run (row-locked, so a concurrent cancel or takeover waits for this statement or makes it write nothing).
-// The parent's step is recorded only if the row found is this child (same function), so a conflicting ID records
-// nothing and the caller raises the error.
+// its run (checked as for step checkpoints, see src/sysdb/steps.ts). The parent's step is recorded only if the row
+// found is this child (same function), so a conflicting ID records nothing and the caller raises the error.
 const INSERT_CHILD_WORKFLOW_PG = sql(
   'transact_insert_child_workflow',
   `WITH parent AS (
-     SELECT 1 FROM dbos.workflow_status WHERE workflow_uuid = $27::text AND owner_xid = $28::text FOR NO KEY UPDATE
+     SELECT 1 FROM dbos.workflow_status WHERE workflow_uuid = $27::text AND owner_xid = $28::text
    ), ins AS (
      INSERT INTO dbos.workflow_status AS ws (${STATUS_COLUMNS}) SELECT ${PG_VALUES} FROM parent
      ON CONFLICT (workflow_uuid) DO UPDATE SET creator_xid = ws.creator_xid
@@ -230,19 +229,25 @@ function isDedupViolation(err: unknown): boolean {
   return e?.code === 'SQLITE_CONSTRAINT_UNIQUE' && /deduplication_id/.test(e.message ?? '');
 }
 
+// Every listening process is signalled by a NOTIFY, which costs each commit more than the rest of the statement;
+// so the outcome is announced only for work another process is likely to wait for: queued workflows (run wherever
+// they were claimed) and children (whose parent may run elsewhere). Anyone else waiting polls.
+const NOTIFY_OUTCOME = `CASE WHEN queue_name IS NOT NULL OR parent_workflow_id IS NOT NULL
+  THEN pg_notify('${OUTCOME_CHANNEL}', workflow_uuid) END AS notified`;
+
 const COMPLETE_PG = sql(
   'transact_complete_workflow',
   `WITH upd AS (
      UPDATE dbos.workflow_status
         SET status = $2::text, updated_at = NOWMS, completed_at = NOWMS, deduplication_id = NULL, owner_xid = NULL
       WHERE workflow_uuid = $1::text AND status = 'PENDING' AND owner_xid = $3::text
-      RETURNING workflow_uuid
+      RETURNING workflow_uuid, queue_name, parent_workflow_id
    ), out AS (
      INSERT INTO dbos.workflow_output (workflow_uuid, output, error)
      SELECT workflow_uuid, $4::text, $5::text FROM upd
      ON CONFLICT (workflow_uuid) DO UPDATE SET output = EXCLUDED.output, error = EXCLUDED.error
    )
-   SELECT workflow_uuid, pg_notify('${OUTCOME_CHANNEL}', workflow_uuid) FROM upd`,
+   SELECT workflow_uuid, ${NOTIFY_OUTCOME} FROM upd`,
 );
 const COMPLETE_SQLITE = sql(
   'transact_complete_workflow',
