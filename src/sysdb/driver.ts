@@ -56,6 +56,8 @@ export function countRoundTrip(stats: DriverStats, name: string): void {
 
 export interface SqlDriver extends Queryable {
   readonly stats: DriverStats;
+  /** How many statements can be in flight at once (the pool size; 1 for SQLite). */
+  readonly maxConnections: number;
   /** Runs `fn` in one transaction; commits if it resolves, rolls back if it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>, isolation?: IsolationLevel): Promise<T>;
   /** Starts delivering notifications on `channels` (PostgreSQL LISTEN; in-process signals on SQLite). */

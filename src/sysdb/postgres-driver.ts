@@ -60,6 +60,10 @@ export class PostgresDriver implements SqlDriver {
     return new PostgresDriver(options);
   }
 
+  get maxConnections(): number {
+    return this.options.poolSize;
+  }
+
   get schema(): string {
     return this.options.schema;
   }

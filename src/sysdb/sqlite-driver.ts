@@ -29,6 +29,7 @@ export interface SqliteDriverOptions {
 export class SqliteDriver implements SqlDriver {
   readonly dialect = 'sqlite' as const;
   readonly stats: DriverStats = newDriverStats();
+  readonly maxConnections = 1;
   readonly db: Database.Database;
   private readonly prepared = new WeakMap<Statement, Database.Statement>();
   private readonly mutex = new Mutex();

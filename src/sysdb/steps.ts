@@ -1,6 +1,7 @@
 // The operation_outputs family: step checkpoints and reading them back.
 
 import { sql, type Queryable, type SqlDriver } from './driver.js';
+import { committerFor, GroupCommitter } from './group-commit.js';
 import { toStepRow, type StepRow } from './rows.js';
 
 export interface StepRecord {
@@ -52,9 +53,23 @@ export type RecordStepResult =
   | { kind: 'conflict'; existing: StepRow }
   | { kind: 'not-owner' };
 
-/** Writes a step checkpoint (one round trip), fenced by the run's ownership token. */
-export async function recordStep(db: SqlDriver | Queryable, r: StepRecord): Promise<RecordStepResult> {
-  const rows = await db.query(RECORD_STEP, [
+// Many concurrent checkpoints in one statement: each row is still fenced by its own run's token; the rows returned
+// are the ones written, and the others go through the slow path one by one.
+const RECORD_STEPS_BATCH_PG = sql(
+  'transact_record_steps_batch',
+  `INSERT INTO dbos.operation_outputs (workflow_uuid, function_id, function_name, output, error, child_workflow_id,
+                                      started_at_epoch_ms, completed_at_epoch_ms, serialization, application_name)
+   SELECT u.wf, u.fid, u.name, u.output, u.error, u.child, u.started, u.completed, u.ser, u.app
+     FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[],
+                 $9::bigint[], $10::text[], $11::text[])
+          AS u(wf, owner, fid, name, output, error, child, started, completed, ser, app)
+    WHERE EXISTS (SELECT 1 FROM dbos.workflow_status ws WHERE ws.workflow_uuid = u.wf AND ws.owner_xid = u.owner)
+   ON CONFLICT (workflow_uuid, function_id) DO NOTHING
+   RETURNING workflow_uuid, function_id`,
+);
+
+function recordParams(r: StepRecord): unknown[] {
+  return [
     r.workflowID,
     r.ownerXid,
     r.functionID,
@@ -66,8 +81,37 @@ export async function recordStep(db: SqlDriver | Queryable, r: StepRecord): Prom
     r.completedAtEpochMs,
     r.serialization,
     r.applicationName,
-  ]);
-  if (rows.length > 0) return { kind: 'recorded' };
+  ];
+}
+
+/** Writes a batch of checkpoints in one round trip; returns, per record, whether it was written. */
+async function writeSteps(db: SqlDriver, records: StepRecord[]): Promise<boolean[]> {
+  if (records.length === 1) return [(await db.query(RECORD_STEP, recordParams(records[0]!))).length > 0];
+  if (db.dialect === 'sqlite') {
+    return db.transaction(async (tx) => {
+      const written: boolean[] = [];
+      for (const r of records) written.push((await tx.query(RECORD_STEP, recordParams(r))).length > 0);
+      return written;
+    });
+  }
+  const columns = records.map(recordParams);
+  const rows = await db.query<{ workflow_uuid: string; function_id: number }>(
+    RECORD_STEPS_BATCH_PG,
+    columns[0]!.map((_, c) => columns.map((row) => row[c])),
+  );
+  const written = new Set(rows.map((r) => `${r.workflow_uuid}\u0000${r.function_id}`));
+  return records.map((r) => written.has(`${r.workflowID}\u0000${r.functionID}`));
+}
+
+const stepCommitters = new WeakMap<object, GroupCommitter<StepRecord, boolean>>();
+
+/** Writes a step checkpoint (one round trip, shared with concurrent checkpoints), fenced by the run's token. */
+export async function recordStep(db: SqlDriver, r: StepRecord): Promise<RecordStepResult> {
+  const committer = committerFor(stepCommitters, db, () => {
+    const write = (records: StepRecord[]) => writeSteps(db, records);
+    return new GroupCommitter(write, Math.max(1, Math.floor(db.maxConnections / 2)), 500);
+  });
+  if (await committer.submit(r)) return { kind: 'recorded' };
   // The slow path: find out why nothing was written.
   const existing = await getStep(db, r.workflowID, r.functionID);
   if (existing) {

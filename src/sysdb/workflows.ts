@@ -3,6 +3,7 @@
 
 import { DBOSQueueDuplicatedError } from '../errors.js';
 import { sql, type Queryable, type SqlDriver } from './driver.js';
+import { committerFor, GroupCommitter } from './group-commit.js';
 import { INTERNAL_QUEUE, toWorkflowRow, type WorkflowRow, type WorkflowStatusString } from './rows.js';
 
 /** Carries a workflow ID when its outcome is recorded, so waiters in other processes wake at once. */
@@ -264,10 +265,66 @@ const UPSERT_OUTPUT_SQLITE = sql(
    ON CONFLICT (workflow_uuid) DO UPDATE SET output = excluded.output, error = excluded.error`,
 );
 
+// Concurrent completions in one statement, each fenced by its own run's token.
+const COMPLETE_BATCH_PG = sql(
+  'transact_complete_workflows_batch',
+  `WITH u AS (
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS u(wf, status, owner, output, error)
+   ), upd AS (
+     UPDATE dbos.workflow_status ws
+        SET status = u.status, updated_at = NOWMS, completed_at = NOWMS, deduplication_id = NULL, owner_xid = NULL
+       FROM u
+      WHERE ws.workflow_uuid = u.wf AND ws.status = 'PENDING' AND ws.owner_xid = u.owner
+      RETURNING ws.workflow_uuid, ws.queue_name, ws.parent_workflow_id, u.output, u.error
+   ), out AS (
+     INSERT INTO dbos.workflow_output (workflow_uuid, output, error)
+     SELECT workflow_uuid, output, error FROM upd
+     ON CONFLICT (workflow_uuid) DO UPDATE SET output = EXCLUDED.output, error = EXCLUDED.error
+   )
+   SELECT workflow_uuid, ${NOTIFY_OUTCOME} FROM upd`,
+);
+
+interface Completion {
+  workflowID: string;
+  ownerXid: string;
+  status: 'SUCCESS' | 'ERROR';
+  output: string | null;
+  error: string | null;
+}
+
+async function writeCompletions(db: SqlDriver, items: Completion[]): Promise<boolean[]> {
+  if (db.dialect === 'postgres') {
+    if (items.length === 1) {
+      const c = items[0]!;
+      return [(await db.query(COMPLETE_PG, [c.workflowID, c.status, c.ownerXid, c.output, c.error])).length > 0];
+    }
+    const rows = await db.query<{ workflow_uuid: string }>(COMPLETE_BATCH_PG, [
+      items.map((c) => c.workflowID),
+      items.map((c) => c.status),
+      items.map((c) => c.ownerXid),
+      items.map((c) => c.output),
+      items.map((c) => c.error),
+    ]);
+    const done = new Set(rows.map((r) => r.workflow_uuid));
+    return items.map((c) => done.has(c.workflowID));
+  }
+  return db.transaction(async (tx) => {
+    const done: boolean[] = [];
+    for (const c of items) {
+      const rows = await tx.query(COMPLETE_SQLITE, [c.workflowID, c.status, c.ownerXid]);
+      if (rows.length > 0) await tx.query(UPSERT_OUTPUT_SQLITE, [c.workflowID, c.output, c.error]);
+      done.push(rows.length > 0);
+    }
+    return done;
+  });
+}
+
+const completionCommitters = new WeakMap<object, GroupCommitter<Completion, boolean>>();
+
 /**
- * Records the outcome, fenced by the run's ownership token (dbos-spec §3.4). Returns false when this run no longer
- * owns the workflow (cancelled, timed out, taken over): nothing was written and the caller adopts whatever the
- * database holds.
+ * Records the outcome, fenced by the run's ownership token (dbos-spec §3.4); concurrent completions share a round
+ * trip. Returns false when this run no longer owns the workflow (cancelled, timed out, taken over): nothing was
+ * written and the caller adopts whatever the database holds.
  */
 export async function completeWorkflow(
   db: SqlDriver,
@@ -277,16 +334,11 @@ export async function completeWorkflow(
   output: string | null,
   error: string | null,
 ): Promise<boolean> {
-  if (db.dialect === 'postgres') {
-    const rows = await db.query(COMPLETE_PG, [workflowID, status, ownerXid, output, error]);
-    return rows.length > 0;
-  }
-  return db.transaction(async (tx) => {
-    const rows = await tx.query(COMPLETE_SQLITE, [workflowID, status, ownerXid]);
-    if (rows.length === 0) return false;
-    await tx.query(UPSERT_OUTPUT_SQLITE, [workflowID, output, error]);
-    return true;
+  const committer = committerFor(completionCommitters, db, () => {
+    const write = (items: Completion[]) => writeCompletions(db, items);
+    return new GroupCommitter(write, Math.max(1, Math.floor(db.maxConnections / 2)), 500);
   });
+  return committer.submit({ workflowID, ownerXid, status, output, error });
 }
 
 const GET_WORKFLOW = sql(
