@@ -21,6 +21,8 @@ export interface StepConfig {
   backoffRate?: number;
   /** Decides whether an error is worth another attempt (default: every error is). */
   shouldRetry?: (error: unknown) => boolean;
+  /** Each attempt may take this long; past it the attempt fails with DBOSStepTimeoutError (and may be retried). */
+  timeoutMS?: number;
 }
 
 export type AnyFunction = (...args: any[]) => any; // eslint-disable-line @typescript-eslint/no-explicit-any

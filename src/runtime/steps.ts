@@ -2,7 +2,7 @@
 // running. Also the built-in checkpointed operations that are steps under the hood: durable sleep, now, randomUUID.
 
 import { randomUUID } from 'node:crypto';
-import { DBOSMaxStepRetriesError, DBOSUnexpectedStepError } from '../errors.js';
+import { DBOSMaxStepRetriesError, DBOSStepTimeoutError, DBOSUnexpectedStepError } from '../errors.js';
 import {
   deserializeError,
   deserializeValue,
@@ -104,10 +104,11 @@ async function executeStep<T>(
   for (let attempt = 1; ; attempt++) {
     let outcome: { value: T } | { error: unknown };
     try {
-      const value = await executionStorage.run(
+      const attemptRun = executionStorage.run(
         { workflow: ctx, step: { functionID, name, currentAttempt: attempt, maxAttempts } },
         async () => fn(),
       );
+      const value = config.timeoutMS === undefined ? await attemptRun : await withTimeout(attemptRun, name, config.timeoutMS);
       outcome = { value };
     } catch (error) {
       outcome = { error };
@@ -148,6 +149,15 @@ async function executeStep<T>(
     if (adopted) return replayRecorded<T>(adopted);
     throw final;
   }
+}
+
+/** The attempt's result, or DBOSStepTimeoutError once `timeoutMS` has passed (the attempt itself cannot be stopped). */
+function withTimeout<T>(attempt: Promise<T>, name: string, timeoutMS: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DBOSStepTimeoutError(name, timeoutMS)), timeoutMS);
+  });
+  return Promise.race([attempt, expired]).finally(() => clearTimeout(timer));
 }
 
 /**

@@ -25,6 +25,17 @@ const noRetry = DBOS.registerStep(
   { name: 'noRetry' },
 );
 
+let slowAttempts = 0;
+const slowStep = DBOS.registerStep(
+  async () => {
+    slowAttempts++;
+    if (slowAttempts === 1) await new Promise((r) => setTimeout(r, 2000));
+    return `attempt ${slowAttempts}`;
+  },
+  { name: 'slowStep', timeoutMS: 100, retriesAllowed: true, maxAttempts: 2, intervalSeconds: 0.01 },
+);
+const slowWorkflow = DBOS.registerWorkflow(async () => slowStep(), { name: 'slowWorkflow' });
+
 const retryWorkflow = DBOS.registerWorkflow(async () => flaky(), { name: 'retryWorkflow' });
 const noRetryWorkflow = DBOS.registerWorkflow(async () => noRetry(), { name: 'noRetryWorkflow' });
 
@@ -114,6 +125,13 @@ describeEachBackend('steps', (kind) => {
     const fromDatabase = await DBOS.retrieveWorkflow(handle.workflowID).getStatus();
     assert.equal((fromDatabase?.error as Error).name, 'TypeError');
     assert.equal((fromDatabase?.error as Error).message, 'no second chance');
+  });
+
+  it('fails an attempt that exceeds the step timeout, and retries it', async () => {
+    slowAttempts = 0;
+    const started = Date.now();
+    assert.equal(await (await DBOS.startWorkflow(slowWorkflow)()).getResult(), 'attempt 2');
+    assert.ok(Date.now() - started < 1500, 'the slow first attempt was abandoned at its timeout');
   });
 
   it('hands out function IDs in call order, so Promise.all over steps records the same IDs', async () => {
