@@ -93,16 +93,34 @@ export interface NextStartOptions {
 
 export const nextStartStorage = new AsyncLocalStorage<NextStartOptions>();
 
+/** Node's timers hold at most 2^31-1 ms (about 24.8 days); longer waits are taken in pieces. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Calls `fn` at `epochMs`, however far away; returns a cancel function. */
+export function callAt(epochMs: number, fn: () => void): () => void {
+  let timer: NodeJS.Timeout;
+  const arm = () => {
+    const left = epochMs - Date.now();
+    timer = left > MAX_TIMER_MS ? setTimeout(arm, MAX_TIMER_MS) : setTimeout(fn, Math.max(0, left));
+    timer.unref?.();
+  };
+  arm();
+  return () => clearTimeout(timer);
+}
+
 /** Sleeps until `ms` have passed or the signal fires; a stopped run throws at its next durable operation. */
 export function sleepUnlessStopped(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (ms <= 0 || signal?.aborted) return resolve();
+    // Held by a ref'd handle so a sleeping workflow keeps the process alive, as a plain setTimeout would.
+    const keepAlive = setInterval(() => {}, MAX_TIMER_MS);
     const done = () => {
-      clearTimeout(timer);
+      cancel();
+      clearInterval(keepAlive);
       signal?.removeEventListener('abort', done);
       resolve();
     };
-    const timer = setTimeout(done, ms);
+    const cancel = callAt(Date.now() + ms, done);
     signal?.addEventListener('abort', done, { once: true });
   });
 }

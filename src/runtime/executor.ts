@@ -32,7 +32,7 @@ import {
   insertWorkflow,
   type NewWorkflow,
 } from '../sysdb/workflows.js';
-import { currentFrame, executionStorage, nextStartStorage, WorkflowContext } from './context.js';
+import { callAt, currentFrame, executionStorage, nextStartStorage, WorkflowContext } from './context.js';
 import type { Logger } from './logger.js';
 import { awaitOutcome, outcomeKey, settleOutcome } from './outcome.js';
 import { describe, type RegisteredWorkflow, type Registry } from './registry.js';
@@ -289,7 +289,7 @@ export class Executor {
   }
 
   private async execute(reg: RegisteredWorkflow, ctx: WorkflowContext, args: unknown[], format: SerializationFormat): Promise<RunOutcome> {
-    const timer = this.armDeadline(ctx);
+    const disarm = this.armDeadline(ctx);
     let outcome: RunOutcome = { status: 'PARKED' };
     try {
       // Start the body on the next tick so the caller has the handle (and the run is in localRuns) first.
@@ -325,25 +325,20 @@ export class Executor {
       if (!this.shuttingDown) this.logger.error(`Could not record the outcome of workflow ${ctx.workflowID}:`, err);
       return outcome;
     } finally {
-      clearTimeout(timer);
+      disarm?.();
       this.localRuns.delete(ctx.workflowID);
       this.wakeups.wake(outcomeKey(ctx.workflowID));
     }
   }
 
   /** A timer at the deadline cancels the workflow in the database, then stops the run (the sweep is the backstop). */
-  private armDeadline(ctx: WorkflowContext): NodeJS.Timeout | undefined {
+  private armDeadline(ctx: WorkflowContext): (() => void) | undefined {
     if (ctx.deadlineEpochMS === null) return undefined;
-    const timer = setTimeout(
-      () => {
-        void cancelWorkflow(this.db, ctx.workflowID)
-          .catch((err) => this.logger.warn(`Could not cancel workflow ${ctx.workflowID} at its deadline:`, err))
-          .finally(() => ctx.stop('cancelled'));
-      },
-      Math.max(0, ctx.deadlineEpochMS - Date.now()),
-    );
-    timer.unref();
-    return timer;
+    return callAt(ctx.deadlineEpochMS, () => {
+      void cancelWorkflow(this.db, ctx.workflowID)
+        .catch((err) => this.logger.warn(`Could not cancel workflow ${ctx.workflowID} at its deadline:`, err))
+        .finally(() => ctx.stop('cancelled'));
+    });
   }
 
   /** Stops a local run (cancelled elsewhere or by the deadline sweep). */
