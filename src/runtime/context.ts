@@ -4,6 +4,7 @@
 
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { DBOSWorkflowCancelledError } from '../errors.js';
+import type { SerializationFormat } from '../serialization/index.js';
 import type { StepRow } from '../sysdb/rows.js';
 
 /** Why a run must stop at its next durable operation. */
@@ -14,6 +15,8 @@ export class WorkflowContext {
   private nextID = 0;
   private readonly abort = new AbortController();
   private stopReason?: StopReason;
+  /** The workflow's format (from its row): the default for the messages, events and stream values it writes. */
+  serializationFormat: SerializationFormat = 'native';
 
   constructor(
     readonly workflowID: string,
@@ -40,6 +43,11 @@ export class WorkflowContext {
 
   get isReplaying(): boolean {
     return this.recorded !== null && this.recorded.size > 0;
+  }
+
+  /** An earlier execution may have run part of this workflow (it was recovered or dequeued), even with no step recorded. */
+  get mayHaveRunBefore(): boolean {
+    return this.recorded !== null;
   }
 
   get signal(): AbortSignal {

@@ -283,6 +283,7 @@ export class Executor {
       row.assumedRole ?? null,
     );
     const format: SerializationFormat = row.serialization === PORTABLE_SERIALIZATION ? 'portable' : 'native';
+    context.serializationFormat = format;
     const done = this.execute(reg, context, args, format);
     this.localRuns.set(workflowID, { context, done });
     return done;

@@ -23,7 +23,14 @@ describe('long waits', () => {
 
   it('callAt fires at a time within the timer range and can be cancelled', async () => {
     const fired: number[] = [];
-    await new Promise<void>((resolve) => callAt(Date.now() + 20, () => resolve(fired.push(1) as unknown as void)));
+    const keepAlive = setInterval(() => {}, 1000); // callAt's timers do not hold the process open by themselves
+    await new Promise<void>((resolve) =>
+      callAt(Date.now() + 20, () => {
+        fired.push(1);
+        resolve();
+      }),
+    );
+    clearInterval(keepAlive);
     const cancel = callAt(Date.now() + MAX_TIMER_MS * 2, () => fired.push(2));
     cancel();
     assert.deepEqual(fired, [1]);
