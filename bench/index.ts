@@ -3,9 +3,11 @@
 
 import { existsSync } from 'node:fs';
 import { runCoreBench } from './core.js';
+import { runEmbeddedBench } from './embedded.js';
 import { benchBaseUrl } from './stats.js';
 
 await runCoreBench();
+await runEmbeddedBench();
 
 // The queue and notification benchmarks, when present.
 for (const [file, exportName] of [
