@@ -2,10 +2,10 @@
 // 0. These tests count the statements the engine sends, so a change that adds one shows up here.
 
 import assert from 'node:assert/strict';
-import { after, before, it } from 'node:test';
+import { after, it } from 'node:test';
 import { DBOS, systemDatabaseStats } from '../../src/dbos.js';
-import { describeEachBackend, dropFreshDatabases, freshDatabase } from '../support/backends.js';
-import { launchOn } from '../support/launch.js';
+import { describeEachBackend, dropFreshDatabases } from '../support/backends.js';
+import { engineOn, launchOn } from '../support/launch.js';
 import { latch, waitUntil } from '../support/wait.js';
 
 const step = DBOS.registerStep(async (n: number) => n + 1, { name: 'plusOne' });
@@ -47,12 +47,7 @@ async function countStatements(fn: () => Promise<unknown>): Promise<Record<strin
 after(dropFreshDatabases);
 
 describeEachBackend('round trips', (kind) => {
-  let url: string;
-  before(async () => {
-    url = freshDatabase(kind, 'rt');
-    await launchOn(url);
-  });
-  after(() => DBOS.shutdown());
+  const databaseUrl = engineOn(kind, 'rt');
 
   it('a three-step workflow costs five statements: start, three checkpoints, completion', async () => {
     const counted = await countStatements(async () => {
@@ -79,7 +74,7 @@ describeEachBackend('round trips', (kind) => {
     await DBOS.shutdown(); // the run is abandoned mid-workflow; the next launch recovers it
     gate.release();
     const counted = await (async () => {
-      await launchOn(url);
+      await launchOn(databaseUrl());
       return countStatements(async () => {
         assert.equal(await DBOS.retrieveWorkflow(handle.workflowID).getResult(), 4);
       });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, it } from 'node:test';
+import { after, beforeEach, it } from 'node:test';
 import {
   DBOS,
   DBOSAwaitedWorkflowCancelledError,
@@ -11,8 +11,8 @@ import {
   DBOSSerializationError,
   DBOSWorkflowIDInUseError,
 } from '../../src/index.js';
-import { describeEachBackend, dropFreshDatabases, freshDatabase } from '../support/backends.js';
-import { launchOn } from '../support/launch.js';
+import { describeEachBackend, dropFreshDatabases } from '../support/backends.js';
+import { engineOn } from '../support/launch.js';
 import { latch } from '../support/wait.js';
 
 let runs = 0;
@@ -72,12 +72,7 @@ const sleepyParent = DBOS.registerWorkflow(
 after(dropFreshDatabases);
 
 describeEachBackend('starting workflows', (kind) => {
-  let url: string;
-  before(async () => {
-    url = freshDatabase(kind, 'start');
-    await launchOn(url);
-  });
-  after(() => DBOS.shutdown());
+  engineOn(kind, 'start');
   beforeEach(() => {
     runs = 0;
     gate = latch();

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, it } from 'node:test';
+import { after, beforeEach, it } from 'node:test';
 import { DBOS, DBOSMaxStepRetriesError, DBOSUnexpectedStepError } from '../../src/index.js';
-import { describeEachBackend, dropFreshDatabases, freshDatabase } from '../support/backends.js';
-import { launchOn } from '../support/launch.js';
+import { describeEachBackend, dropFreshDatabases } from '../support/backends.js';
+import { engineOn, launchOn } from '../support/launch.js';
 import { latch, waitUntil } from '../support/wait.js';
 
 let attemptTimes: number[] = [];
@@ -78,12 +78,7 @@ const changing = DBOS.registerWorkflow(
 after(dropFreshDatabases);
 
 describeEachBackend('steps', (kind) => {
-  let url: string;
-  before(async () => {
-    url = freshDatabase(kind, 'steps');
-    await launchOn(url);
-  });
-  after(() => DBOS.shutdown());
+  const databaseUrl = engineOn(kind, 'steps');
   beforeEach(() => {
     attemptTimes = [];
     stepRuns = 0;
@@ -165,7 +160,7 @@ describeEachBackend('steps', (kind) => {
     await DBOS.shutdown();
     gate.release();
     useSecondVersion = true;
-    await launchOn(url); // recovery replays the workflow with the new code
+    await launchOn(databaseUrl()); // recovery replays the workflow with the new code
     await assert.rejects(DBOS.retrieveWorkflow(handle.workflowID).getResult(), (err: Error) => {
       assert.ok(err instanceof DBOSUnexpectedStepError, `got ${err}`);
       assert.match(err.message, /function first was recorded when second was expected/);

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, it } from 'node:test';
+import { after, beforeEach, it } from 'node:test';
 import { DBOS, DBOSClient } from '../../src/index.js';
-import { describeEachBackend, dropFreshDatabases, freshDatabase } from '../support/backends.js';
-import { launchOn } from '../support/launch.js';
+import { describeEachBackend, dropFreshDatabases } from '../support/backends.js';
+import { engineOn } from '../support/launch.js';
 
 const calls = new Map<string, number>();
 const bump = (key: string) => calls.set(key, (calls.get(key) ?? 0) + 1);
@@ -31,12 +31,7 @@ class Shop {
 after(dropFreshDatabases);
 
 describeEachBackend('workflows and steps', (kind) => {
-  let url: string;
-  before(async () => {
-    url = freshDatabase(kind, 'wf');
-    await launchOn(url);
-  });
-  after(() => DBOS.shutdown());
+  const databaseUrl = engineOn(kind, 'wf');
   beforeEach(() => calls.clear());
 
   it('runs each step once and records the steps in order', async () => {
@@ -61,7 +56,7 @@ describeEachBackend('workflows and steps', (kind) => {
   });
 
   it('can be read from a DBOSClient', async () => {
-    const client = await DBOSClient.create({ systemDatabaseUrl: url });
+    const client = await DBOSClient.create({ systemDatabaseUrl: databaseUrl() });
     try {
       await DBOS.startWorkflow(Shop, { workflowID: `client-${kind}` }).order('pen', 3);
       assert.deepEqual(await client.retrieveWorkflow(`client-${kind}`).getResult(), ['reserved pen', 'charged 3 at 2023-11-14T22:13:20.000Z']);
