@@ -8,8 +8,24 @@ import {
   DBOSNotRegisteredError,
 } from './errors.js';
 import { classOf, dualMethodDecorator, type DualMethodDecorator } from './decorators.js';
-import { Dispatcher } from './queues/dispatcher.js';
-import { findQueue, internalQueue } from './queues/workflow-queue.js';
+import { getEvent, setEvent } from './messaging/events.js';
+import { recv, send } from './messaging/messages.js';
+import { runtimeMessagingEnv, type RuntimeMessagingEnv } from './messaging/operation.js';
+import type {
+  GetEventOptions,
+  ReadStreamOffsetOptions,
+  ReadStreamOptions,
+  RecvOptions,
+  SendOptions,
+  SetEventOptions,
+  WriteStreamOptions,
+} from './messaging/options.js';
+import { closeStream, readStream, readStreamOffset, writeStream } from './messaging/streams.js';
+import { MESSAGING_CHANNELS, wakeKeyForNotification } from './messaging/wakeups.js';
+import { DEFAULT_EXECUTOR_LEASE_MS } from './queues/heartbeat.js';
+import { QUEUE_CHANNELS, QueueService } from './queues/service.js';
+import { internalQueue, type RegisterQueueOptions, type WorkflowQueue } from './queues/workflow-queue.js';
+import { cancelWorkflows, forkWorkflow, resumeWorkflows, type ForkOptions } from './management/control.js';
 import {
   getWorkflowStatus as readWorkflowStatus,
   listWorkflowStatuses,
@@ -36,7 +52,7 @@ import type { DriverStats, SqlDriver } from './sysdb/driver.js';
 import { openSystemDatabase } from './sysdb/open.js';
 import { INTERNAL_QUEUE } from './sysdb/rows.js';
 import { getLatestApplicationVersion, registerApplicationVersion } from './sysdb/versions.js';
-import { CANCEL_CHANNEL, cancelExpiredWorkflows, OUTCOME_CHANNEL, QUEUE_CHANNEL, requeuePendingWorkflows } from './sysdb/workflows.js';
+import { CANCEL_CHANNEL, cancelExpiredWorkflows, cancelledAmong, OUTCOME_CHANNEL, requeuePendingWorkflows } from './sysdb/workflows.js';
 
 export interface StartWorkflowParams {
   workflowID?: string;
@@ -68,9 +84,10 @@ export type RegisterWorkflowOptions = WorkflowConfig & { name?: string; classNam
 interface Runtime {
   executor: Executor;
   db: SqlDriver;
-  dispatcher: Dispatcher;
+  queues: QueueService;
   sweep: NodeJS.Timeout;
   latestVersion: boolean;
+  messaging: RuntimeMessagingEnv;
 }
 
 const registry = new Registry();
@@ -83,6 +100,21 @@ let logger: Logger = defaultLogger;
 function engine(what?: string): Executor {
   if (!runtime) throw new DBOSExecutorNotInitializedError(what);
   return runtime.executor;
+}
+
+/** Runs a messaging operation on the launched runtime; a failure to start it is a rejected promise, as in DBOS. */
+function withMessaging<R>(what: string, operation: (rt: RuntimeMessagingEnv) => Promise<R>): Promise<R> {
+  try {
+    if (!runtime) throw new DBOSExecutorNotInitializedError(what);
+    return operation(runtime.messaging);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+function queueService(what: string): QueueService {
+  if (!runtime) throw new DBOSExecutorNotInitializedError(what);
+  return runtime.queues;
 }
 
 function workflowWrapper(reg: RegisteredWorkflow): AnyFunction {
@@ -164,7 +196,7 @@ export class DBOS {
     runtime = undefined;
     if (current) {
       clearInterval(current.sweep);
-      await current.dispatcher.stop();
+      await current.queues.stop();
       await current.executor.stopAll(options.workflowCompletionTimeoutMS ?? 0);
       await current.db.close();
     }
@@ -362,6 +394,53 @@ export class DBOS {
     return builtinSteps.randomUUID(runtime.executor);
   }
 
+  // ------------------------------------------------------------------------------------------- messages, events, streams
+
+  /** Sends `message` to workflow `destinationID` (from anywhere); with an idempotency key it is delivered once. */
+  static send<T>(destinationID: string, message: T, topic?: string, idempotencyKey?: string, options?: SendOptions): Promise<void> {
+    return withMessaging('DBOS.send', (rt) => send(rt, destinationID, message, topic, idempotencyKey, options));
+  }
+
+  /** In a workflow: the oldest unconsumed message on `topic`, or null at the timeout (default 60 s). */
+  static recv<T>(topic?: string, options?: number | RecvOptions): Promise<T | null> {
+    return withMessaging('DBOS.recv', (rt) => recv<T>(rt, topic, options));
+  }
+
+  /** In a workflow: publishes `value` under `key` (the last value wins). */
+  static setEvent<T>(key: string, value: T, options?: SetEventOptions): Promise<void> {
+    return withMessaging('DBOS.setEvent', (rt) => setEvent(rt, key, value, options));
+  }
+
+  /** The value of workflow `workflowID`'s event `key`, waiting for it to be set; null at the timeout (default 60 s). */
+  static getEvent<T>(workflowID: string, key: string, options?: number | GetEventOptions): Promise<T | null> {
+    return withMessaging('DBOS.getEvent', (rt) => getEvent<T>(rt, workflowID, key, options));
+  }
+
+  /** From a workflow or a step: appends `value` to the workflow's stream `key`. */
+  static writeStream<T>(key: string, value: T, options?: WriteStreamOptions): Promise<void> {
+    return withMessaging('DBOS.writeStream', (rt) => writeStream(rt, key, value, options));
+  }
+
+  /** From a workflow or a step: closes the workflow's stream `key`; readers stop there. */
+  static closeStream(key: string): Promise<void> {
+    return withMessaging('DBOS.closeStream', (rt) => closeStream(rt, key));
+  }
+
+  /** The values of workflow `workflowID`'s stream `key`, in order, until it is closed or the workflow is done. */
+  static readStream<T>(workflowID: string, key: string, options?: ReadStreamOptions): AsyncGenerator<T, void, unknown> {
+    if (!runtime) {
+      return (async function* (): AsyncGenerator<T, void, unknown> {
+        throw new DBOSExecutorNotInitializedError('DBOS.readStream');
+      })();
+    }
+    return readStream<T>(runtime.messaging, workflowID, key, options);
+  }
+
+  /** The value at `offset` of a stream, waiting for it; DBOSStreamTimeoutError if it never comes. */
+  static readStreamOffset<T>(workflowID: string, key: string, offset: number, options?: ReadStreamOffsetOptions): Promise<T> {
+    return withMessaging('DBOS.readStreamOffset', (rt) => readStreamOffset<T>(rt, workflowID, key, offset, options));
+  }
+
   // ------------------------------------------------------------------------------------------- context
 
   static get workflowID(): string | undefined {
@@ -408,6 +487,31 @@ export class DBOS {
     return false;
   }
 
+  // ------------------------------------------------------------------------------------------- queues
+
+  /**
+   * Registers a queue in the system database (after launch), shared by every process of the application: each serves
+   * it within a second, and enqueueing to it works everywhere. The returned queue's `set*` methods change the row.
+   */
+  static async registerQueue(name: string, options: RegisterQueueOptions = {}): Promise<WorkflowQueue> {
+    return queueService('DBOS.registerQueue').register(name, options);
+  }
+
+  /** A registered queue, or null if no row of that name exists. */
+  static async retrieveQueue(name: string): Promise<WorkflowQueue | null> {
+    return queueService('DBOS.retrieveQueue').retrieve(name);
+  }
+
+  /** Deletes a registered queue; workflows still waiting on it stay ENQUEUED. */
+  static async deleteQueue(name: string): Promise<void> {
+    return queueService('DBOS.deleteQueue').delete(name);
+  }
+
+  /** Registered queues of these applications (default: this one) and unclaimed ones. */
+  static async listQueues(applicationName?: string | string[]): Promise<WorkflowQueue[]> {
+    return queueService('DBOS.listQueues').list(applicationName);
+  }
+
   // ------------------------------------------------------------------------------------------- management
 
   static listWorkflows(input: GetWorkflowsInput = {}): Promise<WorkflowStatus[]> {
@@ -431,11 +535,41 @@ export class DBOS {
     return readWorkflowStatus(executor.db, workflowID);
   }
 
-  static cancelWorkflow(workflowID: string): Promise<void> {
+  static cancelWorkflow(workflowID: string, options: { cancelChildren?: boolean } = {}): Promise<void> {
+    return DBOS.cancelWorkflows([workflowID], options);
+  }
+
+  /** Cancels workflows: they stop at their next durable operation, and waiters get DBOSAwaitedWorkflowCancelledError. */
+  static cancelWorkflows(workflowIDs: string[], options: { cancelChildren?: boolean } = {}): Promise<void> {
     const executor = engine('DBOS.cancelWorkflow');
     return asStep('DBOS.cancelWorkflow', async () => {
-      await executor.cancel(workflowID);
+      for (const id of await cancelWorkflows(executor.db, workflowIDs, options)) executor.stopLocal(id);
     });
+  }
+
+  /** Puts an unfinished (e.g. cancelled) workflow back on a queue; it resumes after its last recorded step. */
+  static async resumeWorkflow<T = unknown>(workflowID: string, options: { queueName?: string } = {}): Promise<WorkflowHandle<T>> {
+    await DBOS.resumeWorkflows([workflowID], options);
+    return DBOS.retrieveWorkflow<T>(workflowID);
+  }
+
+  static resumeWorkflows(workflowIDs: string[], options: { queueName?: string } = {}): Promise<void> {
+    const executor = engine('DBOS.resumeWorkflow');
+    return asStep('DBOS.resumeWorkflow', async () => {
+      await resumeWorkflows(executor.db, workflowIDs, options);
+      executor.enqueueListener?.workflowEnqueued(options.queueName ?? INTERNAL_QUEUE);
+    });
+  }
+
+  /** Starts a copy of a workflow that keeps its first `startStep` steps and runs the rest again. */
+  static async forkWorkflow<T = unknown>(workflowID: string, startStep: number, options: ForkOptions = {}): Promise<WorkflowHandle<T>> {
+    const executor = engine('DBOS.forkWorkflow');
+    const forkID = await asStep('DBOS.forkWorkflow', async () => {
+      const id = await forkWorkflow(executor.db, workflowID, startStep, options);
+      executor.enqueueListener?.workflowEnqueued(options.queueName ?? INTERNAL_QUEUE);
+      return id;
+    });
+    return DBOS.retrieveWorkflow<T>(forkID);
   }
 }
 
@@ -460,6 +594,7 @@ async function launchRuntime(): Promise<void> {
     applicationName: `dbos_transact_${executorID}_${applicationVersion}`.slice(0, 63),
     retryTimeoutMs: config.databaseRetryTimeoutMs,
     sqliteSynchronous: config.sqliteSynchronous,
+    idleInTransactionTimeoutMs: config.systemDatabaseIdleTransactionTimeoutMs ?? 60_000,
   });
   try {
     const pollIntervalMs = config.pollingIntervalMs ?? (location.kind === 'postgres' ? 1000 : 250);
@@ -469,22 +604,34 @@ async function launchRuntime(): Promise<void> {
       { executorID, applicationVersion, applicationName: appName, applicationID: process.env.DBOS__APPID ?? null },
       logger,
       pollIntervalMs,
-      (name) => findQueue(name) !== undefined,
+      (name, partitionKey) => state.queues.queueExists(name, partitionKey),
     );
-    const state: Runtime = { executor, db, dispatcher: undefined as never, sweep: undefined as never, latestVersion: true };
-    state.dispatcher = new Dispatcher(executor, () => state.latestVersion);
-    executor.enqueueListener = { workflowEnqueued: (queue) => state.dispatcher.wake(queue) };
+    const listening = config.useListenNotify !== false;
+    const messaging = runtimeMessagingEnv(executor, {
+      crossProcessNotifications: listening && location.kind === 'postgres',
+      configuredPollMs: config.pollingIntervalMs,
+    });
+    const state: Runtime = { executor, db, queues: undefined as never, sweep: undefined as never, latestVersion: true, messaging };
+    state.queues = new QueueService(executor, () => state.latestVersion, {
+      listenQueues: config.listenQueues,
+      executorLeaseMs: config.executorLeaseMs ?? DEFAULT_EXECUTOR_LEASE_MS,
+    });
+    executor.enqueueListener = { workflowEnqueued: (queue) => state.queues.workflowEnqueued(queue) };
 
-    if (config.useListenNotify !== false) {
-      await db.listen([OUTCOME_CHANNEL, CANCEL_CHANNEL, QUEUE_CHANNEL], {
+    if (listening) {
+      await db.listen([OUTCOME_CHANNEL, CANCEL_CHANNEL, ...QUEUE_CHANNELS, ...MESSAGING_CHANNELS], {
         onNotification(channel, payload) {
           if (channel === OUTCOME_CHANNEL) executor.wakeups.wake(outcomeKey(payload));
           else if (channel === CANCEL_CHANNEL) executor.stopLocal(payload);
-          else if (channel === QUEUE_CHANNEL) state.dispatcher.wake(payload);
+          else if ((QUEUE_CHANNELS as readonly string[]).includes(channel)) state.queues.onNotification(channel, payload);
+          else {
+            const key = wakeKeyForNotification(channel, payload);
+            if (key) executor.wakeups.wake(key);
+          }
         },
         onReconnect() {
           executor.wakeups.wakeAll();
-          state.dispatcher.wakeAll();
+          state.queues.onReconnect();
         },
       });
     }
@@ -499,15 +646,25 @@ async function launchRuntime(): Promise<void> {
     if (recovered.length > 0) logger.info(`Recovering ${recovered.length} workflow(s) left unfinished by executor ${executorID}`);
 
     void internalQueue; // declared at module load; the dispatcher always serves it
-    state.dispatcher.start();
+    await state.queues.start().catch(async (err) => {
+      await state.queues.stop().catch(() => {});
+      throw err;
+    });
+    const noticeCancellations = location.kind === 'sqlite' || config.useListenNotify === false;
     state.sweep = setInterval(() => {
       cancelExpiredWorkflows(db, appName)
         .then((ids) => ids.forEach((id) => executor.stopLocal(id)))
         .catch((err) => logger.debug('Deadline sweep failed:', err));
+      // Without NOTIFY, a cancel from another process reaches a waiting run (asleep, waiting for a message) here.
+      if (noticeCancellations && executor.runningWorkflowIDs.length > 0) {
+        cancelledAmong(db, executor.runningWorkflowIDs)
+          .then((ids) => ids.forEach((id) => executor.stopLocal(id)))
+          .catch((err) => logger.debug('Cancellation check failed:', err));
+      }
     }, 1000);
     state.sweep.unref();
     runtime = state;
-    if (recovered.length > 0) state.dispatcher.wake(INTERNAL_QUEUE);
+    if (recovered.length > 0) state.queues.workflowEnqueued(INTERNAL_QUEUE);
   } catch (err) {
     await db.close().catch(() => {});
     throw err;

@@ -2,11 +2,29 @@
 
 export { DBOS, type StartWorkflowParams, type WorkflowStarters, type RegisterWorkflowOptions } from './dbos.js';
 export { DBOSClient, type DBOSClientConfig } from './client/client.js';
-export { WorkflowQueue, type QueueOptions, type QueueRateLimit } from './queues/workflow-queue.js';
+export {
+  WorkflowQueue,
+  type QueueConflictResolution,
+  type QueueOptions,
+  type QueueParameters,
+  type QueueRateLimit,
+  type RegisterQueueOptions,
+} from './queues/workflow-queue.js';
 export type { DBOSConfig } from './runtime/config.js';
 export type { WorkflowConfig, StepConfig } from './runtime/registry.js';
 export type { WorkflowHandle } from './runtime/handle.js';
 export type { WorkflowStatus } from './runtime/workflow-status.js';
 export type { GetWorkflowsInput, StepInfo } from './management/inspect.js';
 export type { Logger } from './runtime/logger.js';
+export type {
+  GetEventOptions,
+  PollingOptions,
+  ReadStreamOffsetOptions,
+  ReadStreamOptions,
+  RecvOptions,
+  SendOptions,
+  SetEventOptions,
+  WorkflowSerializationFormat,
+  WriteStreamOptions,
+} from './messaging/options.js';
 export * from './errors.js';

@@ -1,6 +1,7 @@
 // DBOSClient: a process that runs no workflows (a script, a web server, an operator tool) reads and drives the
 // workflows of an application through its system database.
 
+import { cancelWorkflows, forkWorkflow, resumeWorkflows, type ForkOptions } from '../management/control.js';
 import {
   getWorkflowStatus,
   listWorkflowStatuses,
@@ -8,6 +9,11 @@ import {
   type GetWorkflowsInput,
   type StepInfo,
 } from '../management/inspect.js';
+import { getEventValue } from '../messaging/events.js';
+import { sendMessage } from '../messaging/messages.js';
+import type { GetEventOptions, ReadStreamOffsetOptions, ReadStreamOptions, SendOptions } from '../messaging/options.js';
+import { readStreamOffset, readStreamValues } from '../messaging/streams.js';
+import type { MessagingEnv } from '../messaging/wakeups.js';
 import { systemDatabaseLocation } from '../runtime/config.js';
 import type { WorkflowHandle } from '../runtime/handle.js';
 import { awaitOutcome, settleOutcome } from '../runtime/outcome.js';
@@ -79,6 +85,55 @@ export class DBOSClient {
 
   listWorkflowSteps(workflowID: string): Promise<StepInfo[] | undefined> {
     return listWorkflowSteps(this.db, workflowID);
+  }
+
+  async cancelWorkflow(workflowID: string, options: { cancelChildren?: boolean } = {}): Promise<void> {
+    await cancelWorkflows(this.db, [workflowID], options);
+  }
+
+  async cancelWorkflows(workflowIDs: string[], options: { cancelChildren?: boolean } = {}): Promise<void> {
+    await cancelWorkflows(this.db, workflowIDs, options);
+  }
+
+  async resumeWorkflow(workflowID: string, options: { queueName?: string } = {}): Promise<void> {
+    await resumeWorkflows(this.db, [workflowID], options);
+  }
+
+  async resumeWorkflows(workflowIDs: string[], options: { queueName?: string } = {}): Promise<void> {
+    await resumeWorkflows(this.db, workflowIDs, options);
+  }
+
+  /** Returns the new workflow's ID. */
+  forkWorkflow(workflowID: string, startStep: number, options: ForkOptions = {}): Promise<string> {
+    return forkWorkflow(this.db, workflowID, startStep, options);
+  }
+
+  // ----------------------------------------------------------------------------------------- messages, events, streams
+
+  /** What the messaging functions need; every wait polls at the client's interval. */
+  private get messaging(): MessagingEnv {
+    const pollMs = this.config.pollingIntervalMs ?? 1000;
+    return { db: this.db, wakeups: this.wakeups, messagePollMs: pollMs, streamPollMs: pollMs };
+  }
+
+  /** Sends `message` to workflow `destinationID`; with an idempotency key it is delivered once. */
+  send<T>(destinationID: string, message: T, topic?: string, idempotencyKey?: string, options?: SendOptions): Promise<void> {
+    return sendMessage(this.messaging, destinationID, message, topic, idempotencyKey, options);
+  }
+
+  /** The value of workflow `workflowID`'s event `key`, waiting for it to be set; null at the timeout (default 60 s). */
+  getEvent<T>(workflowID: string, key: string, options?: number | GetEventOptions): Promise<T | null> {
+    return getEventValue<T>(this.messaging, workflowID, key, options);
+  }
+
+  /** The values of workflow `workflowID`'s stream `key`, in order, until it is closed or the workflow is done. */
+  readStream<T>(workflowID: string, key: string, options?: ReadStreamOptions): AsyncGenerator<T, void, unknown> {
+    return readStreamValues<T>(this.messaging, workflowID, key, options);
+  }
+
+  /** The value at `offset` of a stream, waiting for it; DBOSStreamTimeoutError if it never comes. */
+  readStreamOffset<T>(workflowID: string, key: string, offset: number, options?: ReadStreamOffsetOptions): Promise<T> {
+    return readStreamOffset<T>(this.messaging, workflowID, key, offset, options);
   }
 
   async destroy(): Promise<void> {

@@ -1,13 +1,21 @@
-// The dispatcher: for each declared queue, claim what this process may run now (one transaction per batch) and run
-// it. It wakes when work is enqueued or a slot frees; polling at the queue's interval is only the safety net.
+// The dispatcher: for each queue this process serves, a lane claims what the process may run now (one transaction
+// per batch, within every limit) and runs it. Lanes are independent loops, so a busy queue cannot starve another.
+// A lane sleeps until something can change its answer: work enqueued (NOTIFY or a local enqueue), a slot freed (a
+// local run ending, or a NOTIFY from another process when a shared limit is full), a rate window sliding (a timer at
+// the moment the database says the oldest start leaves the window). Polling at the queue's interval is the safety net.
 
 import { randomUUID } from 'node:crypto';
 import type { Executor } from '../runtime/executor.js';
-import { claimQueuedWorkflows } from '../sysdb/queues.js';
-import { declaredQueues, type WorkflowQueue } from './workflow-queue.js';
+import { claimQueuedWorkflows, type ClaimResult } from '../sysdb/queues.js';
+import { claimLimitsOf, workerLimitOf, type WorkflowQueue } from './workflow-queue.js';
 
-/** The most a single claim takes when no limit applies, so one busy queue cannot hold the connection for long. */
+/** The most a single claim takes, so one busy queue cannot hold a connection (or starve its neighbours) for long. */
 const MAX_BATCH = 100;
+/** The longest a lane backs off after failed claims (the database away, say). */
+const MAX_BACKOFF_MS = 30_000;
+
+/** Why a lane is woken: work arrived, a slot of a shared limit freed elsewhere, a local run ended, or its settings changed. */
+export type WakeReason = 'work' | 'slot' | 'local' | 'config';
 
 export class Dispatcher {
   private stopped = false;
@@ -18,24 +26,38 @@ export class Dispatcher {
     private readonly isLatestVersion: () => boolean,
   ) {}
 
-  start(): void {
-    for (const queue of declaredQueues()) this.ensureLane(queue);
+  has(queueName: string): boolean {
+    return this.lanes.has(queueName);
   }
 
+  /** Starts serving `queue` (once); the lane reads the queue's settings afresh before every claim. */
   ensureLane(queue: WorkflowQueue): void {
-    if (this.stopped || this.lanes.has(queue.name)) return;
+    if (this.stopped) return;
+    const existing = this.lanes.get(queue.name);
+    if (existing?.queue === queue) return;
+    if (existing) {
+      existing.queue = queue; // re-declared or re-registered: same lane, new settings
+      existing.wake('config');
+      return;
+    }
     const lane = new QueueLane(queue, this.executor, this.isLatestVersion);
     this.lanes.set(queue.name, lane);
-    void lane.run();
+    lane.start();
   }
 
-  /** Something was enqueued on (or freed in) this queue: claim now instead of at the next poll. */
-  wake(queueName: string): void {
-    this.lanes.get(queueName)?.wake();
+  async removeLane(queueName: string): Promise<void> {
+    const lane = this.lanes.get(queueName);
+    if (!lane) return;
+    this.lanes.delete(queueName);
+    await lane.stop();
   }
 
-  wakeAll(): void {
-    for (const lane of this.lanes.values()) lane.wake();
+  wake(queueName: string, reason: WakeReason): void {
+    this.lanes.get(queueName)?.wake(reason);
+  }
+
+  wakeAll(reason: WakeReason = 'config'): void {
+    for (const lane of this.lanes.values()) lane.wake(reason);
   }
 
   async stop(): Promise<void> {
@@ -45,27 +67,48 @@ export class Dispatcher {
   }
 }
 
+/** What held the last claim back, which decides what may wake the lane. */
+type Blocked =
+  | { by: 'nothing' } // the queue had no more eligible work (or there is more and the lane goes again)
+  | { by: 'shared-concurrency' } // global concurrency is full: only a freed slot helps
+  | { by: 'partitions' } // some partitions are full: a freed slot or work for another partition helps
+  | { by: 'rate'; untilEpochMs: number }; // the queue's rate window is full until then
+
 class QueueLane {
-  private readonly running = new Set<string>();
+  /** Runs of this queue in this process, by run (a workflow ID may be claimed again after a takeover). */
+  private readonly running = new Map<symbol, string | null>();
+  private readonly runningByPartition = new Map<string, number>();
   private stopped = false;
   private wakeUp?: () => void;
   private pendingWake = false;
+  private claiming = false;
+  private blocked: Blocked = { by: 'nothing' };
   private loop?: Promise<void>;
 
   constructor(
-    private readonly queue: WorkflowQueue,
+    public queue: WorkflowQueue,
     private readonly executor: Executor,
     private readonly isLatestVersion: () => boolean,
   ) {}
 
-  wake(): void {
+  wake(reason: WakeReason): void {
+    // During a claim every wake counts: the claim may have read the queue before the change it announces.
+    if (!this.claiming && !this.matters(reason)) return;
     this.pendingWake = true;
     this.wakeUp?.();
   }
 
-  run(): Promise<void> {
+  /** Whether a wake of this kind could let the next claim take more than the last one did. */
+  private matters(reason: WakeReason): boolean {
+    if (reason === 'local' || reason === 'config') return true;
+    if (this.blocked.by === 'rate') return Date.now() >= this.blocked.untilEpochMs;
+    if (this.blocked.by === 'shared-concurrency') return reason === 'slot';
+    if (this.blocked.by === 'partitions') return reason === 'slot' || reason === 'work';
+    return reason === 'work';
+  }
+
+  start(): void {
     this.loop = this.loopForever();
-    return this.loop;
   }
 
   async stop(): Promise<void> {
@@ -75,49 +118,71 @@ class QueueLane {
   }
 
   private budget(): number {
-    const worker = this.queue.workerConcurrency ?? Infinity;
-    return Math.min(MAX_BATCH, worker - this.running.size);
+    return Math.min(MAX_BATCH, workerLimitOf(this.queue) - this.running.size);
   }
 
   private async loopForever(): Promise<void> {
-    let backoff = this.queue.minPollingIntervalMs;
+    let failures = 0;
     while (!this.stopped) {
       this.pendingWake = false;
-      let claimedFull = false;
-      try {
-        const limit = this.budget();
-        if (limit > 0) {
-          const claimed = await this.claim(limit);
-          claimedFull = claimed === limit;
+      let waitMs = this.queue.minPollingIntervalMs;
+      let more = false;
+      const limit = this.budget();
+      if (limit > 0) {
+        this.claiming = true;
+        try {
+          const result = await this.claim(limit);
+          failures = 0;
+          more = result.claimed.length === limit && this.budget() > 0;
+          this.blocked = this.blockedBy(result, limit);
+          if (result.rateRetryInMs !== null) waitMs = Math.min(waitMs, result.rateRetryInMs + 1);
+        } catch (err) {
+          failures++;
+          this.blocked = { by: 'nothing' };
+          waitMs = Math.min(this.queue.minPollingIntervalMs * 2 ** failures, MAX_BACKOFF_MS);
+          if (!this.stopped) this.executor.logger.warn(`Could not claim from queue ${this.queue.name}:`, err);
+        } finally {
+          this.claiming = false;
         }
-        backoff = this.queue.minPollingIntervalMs;
-      } catch (err) {
-        if (this.stopped) return;
-        this.executor.logger.warn(`Could not claim from queue ${this.queue.name}:`, err);
-        backoff = Math.min(backoff * 2, 30_000);
       }
       if (this.stopped) return;
-      if (claimedFull && this.budget() > 0) {
+      if (more) {
         await new Promise((r) => setImmediate(r)); // more is waiting: go again, but let other queues in first
         continue;
       }
       if (this.pendingWake && this.budget() > 0) continue;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, backoff * (0.95 + Math.random() * 0.1));
-        function done() {
-          clearTimeout(timer);
-          resolve();
-        }
-        this.wakeUp = done;
-      });
-      this.wakeUp = undefined;
+      await this.sleep(waitMs);
     }
   }
 
-  private async claim(limit: number): Promise<number> {
+  private blockedBy(result: ClaimResult, limit: number): Blocked {
+    const taken = result.claimed.length;
+    if (taken >= limit) return { by: 'nothing' };
+    const limits = claimLimitsOf(this.queue);
+    // A partition's limits say nothing about other partitions: new work may be claimable at once.
+    if (limits.partitioned) return { by: 'partitions' };
+    if (result.rateRetryInMs !== null) return { by: 'rate', untilEpochMs: Date.now() + result.rateRetryInMs + 1 };
+    if (taken >= result.allowed && limits.globalConcurrency !== null) return { by: 'shared-concurrency' };
+    return { by: 'nothing' };
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, Math.max(0, ms) * (0.95 + Math.random() * 0.1));
+      const lane = this;
+      function done() {
+        clearTimeout(timer);
+        lane.wakeUp = undefined;
+        resolve();
+      }
+      this.wakeUp = done;
+    });
+  }
+
+  private async claim(limit: number): Promise<ClaimResult> {
     const identity = this.executor.identity;
     const ownerXid = randomUUID();
-    const claimed = await claimQueuedWorkflows(this.executor.db, {
+    const result = await claimQueuedWorkflows(this.executor.db, {
       queueName: this.queue.name,
       executorID: identity.executorID,
       applicationVersion: identity.applicationVersion,
@@ -125,16 +190,24 @@ class QueueLane {
       applicationName: identity.applicationName,
       limit,
       ownerXid,
-      rateLimited: this.queue.rateLimit !== undefined,
+      limits: claimLimitsOf(this.queue),
+      runningByPartition: this.runningByPartition,
     });
-    for (const workflow of claimed) {
-      const id = workflow.row.workflowID;
-      this.running.add(id);
+    for (const workflow of result.claimed) {
+      const run = Symbol(workflow.row.workflowID);
+      const key = workflow.row.queuePartitionKey;
+      this.running.set(run, key);
+      if (key !== null) this.runningByPartition.set(key, (this.runningByPartition.get(key) ?? 0) + 1);
       void this.executor.runClaimed(workflow, ownerXid).finally(() => {
-        this.running.delete(id);
-        this.wake(); // a slot is free
+        this.running.delete(run);
+        if (key !== null) {
+          const left = (this.runningByPartition.get(key) ?? 1) - 1;
+          if (left > 0) this.runningByPartition.set(key, left);
+          else this.runningByPartition.delete(key);
+        }
+        this.wake('local'); // a slot is free
       });
     }
-    return claimed.length;
+    return result;
   }
 }

@@ -30,6 +30,18 @@ export interface DBOSConfig {
   pollingIntervalMs?: number;
   /** How long a statement is retried while the database is unreachable before the operation fails (ms). */
   databaseRetryTimeoutMs?: number;
+  /** Dispatch only these queues in this process (the internal queue is always served); every queue when unset. */
+  listenQueues?: string[];
+  /**
+   * An executor whose heartbeat is older than this (ms, default 30000) is presumed dead, and a live executor of the
+   * same application version takes its unfinished workflows back to their queues. Heartbeats come every lease/3.
+   */
+  executorLeaseMs?: number;
+  /**
+   * PostgreSQL: the server ends a session left idle inside a transaction this long (ms, default 60000), releasing
+   * its locks (a paused process cannot hold a queue's claim lock forever). 0 or less leaves the server's setting.
+   */
+  systemDatabaseIdleTransactionTimeoutMs?: number;
   /** Accepted for compatibility; the DBOS admin server is not part of Transact. */
   adminPort?: number;
   runAdminServer?: boolean;

@@ -85,8 +85,11 @@ export class Executor {
     readonly identity: Identity,
     readonly logger: Logger,
     readonly pollIntervalMs: number,
-    /** Whether a queue name is known to this process (unknown ones are rejected at enqueue). */
-    private readonly queueExists: (name: string) => boolean,
+    /**
+     * Whether a queue name is known to this process (unknown ones are rejected at enqueue); may look the queue up in
+     * the database, and may throw to reject an enqueue the queue could never run (a partitioned one without a key).
+     */
+    private readonly queueExists: (name: string, partitionKey: string | undefined) => boolean | Promise<boolean>,
   ) {}
 
   get runningWorkflowIDs(): string[] {
@@ -139,7 +142,7 @@ export class Executor {
     const validatedArgs = this.validateArgs(reg, args);
     const inputs = serializeArgs(validatedArgs, format, `the arguments of workflow ${describe(reg.className, reg.name)}`);
     const queueName = options.queueName;
-    if (queueName !== undefined && !this.queueExists(queueName)) {
+    if (queueName !== undefined && !(await this.queueExists(queueName, options.queuePartitionKey))) {
       throw new DBOSInvalidWorkflowInputError(
         `Queue ${queueName} is not declared in this process: declare it with new WorkflowQueue(${JSON.stringify(queueName)}) or DBOS.registerQueue before enqueueing to it`,
       );
@@ -327,7 +330,8 @@ export class Executor {
       return outcome;
     } finally {
       disarm?.();
-      this.localRuns.delete(ctx.workflowID);
+      // A workflow taken back to its queue may be claimed again by this process while the old run ends.
+      if (this.localRuns.get(ctx.workflowID)?.context === ctx) this.localRuns.delete(ctx.workflowID);
       this.wakeups.wake(outcomeKey(ctx.workflowID));
     }
   }
@@ -345,15 +349,9 @@ export class Executor {
   /** Stops a local run (cancelled elsewhere or by the deadline sweep). */
   stopLocal(workflowID: string): void {
     this.localRuns.get(workflowID)?.context.stop('cancelled');
+    this.wakeups.wake(outcomeKey(workflowID));
   }
 
-  /** Cancels a workflow: the row first, then the local run, which stops at its next durable operation. */
-  async cancel(workflowID: string): Promise<boolean> {
-    const cancelled = await cancelWorkflow(this.db, workflowID);
-    this.stopLocal(workflowID);
-    this.wakeups.wake(outcomeKey(workflowID));
-    return cancelled;
-  }
 
   /** Why a fenced write wrote nothing: the workflow was cancelled, or another execution owns it now. */
   async ownershipLost(ctx: WorkflowContext): Promise<Error> {
@@ -374,7 +372,12 @@ export class Executor {
   ): Promise<T | undefined> {
     const local = this.localRuns.get(workflowID);
     if (local && wait.deadlineEpochMS === undefined && !wait.signal) {
-      const outcome = await local.done;
+      // A cancelled run may be stuck in user code for a while; its waiters learn the outcome from the database.
+      const stopped = new Promise<RunOutcome>((resolve) => {
+        if (local.context.signal.aborted) resolve({ status: 'PARKED' });
+        local.context.signal.addEventListener('abort', () => resolve({ status: 'PARKED' }), { once: true });
+      });
+      const outcome = await Promise.race([local.done, stopped]);
       if (outcome.status === 'SUCCESS') return outcome.value as T;
       if (outcome.status === 'ERROR') throw outcome.error;
     }

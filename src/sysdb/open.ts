@@ -17,6 +17,8 @@ export interface OpenOptions {
   sqliteSynchronous?: 'FULL' | 'NORMAL';
   /** Clients never create databases; they read what an application made. */
   createDatabase?: boolean;
+  /** PostgreSQL: idle_in_transaction_session_timeout for the pool's sessions (ms; 0 or less leaves the server's). */
+  idleInTransactionTimeoutMs?: number;
 }
 
 export async function openSystemDatabase(location: DatabaseLocation, options: OpenOptions): Promise<SqlDriver> {
@@ -38,6 +40,7 @@ export async function openSystemDatabase(location: DatabaseLocation, options: Op
     applicationName: options.applicationName,
     retry: options.retryTimeoutMs !== undefined ? { timeoutMs: options.retryTimeoutMs } : undefined,
     createDatabase: options.createDatabase ?? options.migrate,
+    idleInTransactionTimeoutMs: options.idleInTransactionTimeoutMs,
   });
   try {
     if (options.migrate) await migratePostgres(driver.rawPool, location.schema);

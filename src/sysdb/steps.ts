@@ -117,9 +117,18 @@ export async function recordStep(db: SqlDriver, r: StepRecord): Promise<RecordSt
   if (existing) {
     // A retried statement whose first reply was lost finds its own row: same name and completion time.
     if (existing.name === r.functionName && existing.completedAtEpochMs === r.completedAtEpochMs) return { kind: 'recorded' };
+    // Only the owner adopts another execution's row; a run that lost ownership (the row is its successor's) must
+    // stop here, not carry on into the steps after it.
+    if (!(await ownsWorkflow(db, r.workflowID, r.ownerXid))) return { kind: 'not-owner' };
     return { kind: 'conflict', existing };
   }
   return { kind: 'not-owner' };
+}
+
+const OWNS = sql('transact_owns_workflow', 'SELECT 1 AS owned FROM dbos.workflow_status WHERE workflow_uuid = $1 AND owner_xid = $2');
+
+async function ownsWorkflow(db: Queryable, workflowID: string, ownerXid: string): Promise<boolean> {
+  return (await db.query(OWNS, [workflowID, ownerXid])).length > 0;
 }
 
 export async function getStep(db: Queryable, workflowID: string, functionID: number): Promise<StepRow | undefined> {

@@ -107,7 +107,8 @@ describeEachBackend('recovery after a crash', (kind) => {
     const effects = sideEffectFile();
     const env = { TEST_DB_URL: url, SIDE_EFFECTS: effects, WORKFLOW_ID: 'contested', STEPS: '3', MODE: 'start' };
     // Both launch first (migrations, recovery), then start the workflow as close together as possible.
-    const workers = [startWorker(workerScript, env), startWorker(workerScript, env)];
+    // Distinct executor IDs: two processes sharing one would each recover the other's PENDING work at launch.
+    const workers = [startWorker(workerScript, { ...env, DBOS__VMID: 'racer-1' }), startWorker(workerScript, { ...env, DBOS__VMID: 'racer-2' })];
     const results = await Promise.all(workers.map((w) => w.waitForLine(/^result/)));
     assert.deepEqual(results, ['result [0,1,4]', 'result [0,1,4]']);
     assert.deepEqual(stepsRun(effects), [0, 1, 2], 'the steps ran once in all');

@@ -3,6 +3,7 @@ import { DBOSInitializationError } from '../../errors.js';
 import { functionsV123 } from './postgres-functions.js';
 import { indexesV123, tablesV123 } from './postgres-tables.js';
 import { quoteIdent } from './sql.js';
+import { transactTablesPostgres } from './transact-tables.js';
 import { SCHEMA_VERSION, type MigrationResult } from './version.js';
 
 export { SCHEMA_VERSION, type MigrationResult } from './version.js';
@@ -33,7 +34,8 @@ const upgrades: readonly PostgresMigration[] = [];
 /**
  * Brings the system schema to SCHEMA_VERSION. Safe to call from many processes at once: everything happens in one
  * transaction holding an advisory lock for this schema, so one caller migrates and the others then find it done.
- * A database at a higher version was migrated by a newer peer (Transact or DBOS) and is left alone.
+ * A database at a higher version was migrated by a newer peer (Transact or DBOS): DBOS's tables are left alone, and
+ * only Transact's own tables are added if missing (src/sysdb/migrations/transact-tables.ts).
  */
 export async function migratePostgres(pool: pg.Pool, schema = 'dbos'): Promise<MigrationResult> {
   const s = quoteIdent(schema);
@@ -47,6 +49,7 @@ export async function migratePostgres(pool: pg.Pool, schema = 'dbos'): Promise<M
       await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, lockKey(schema)]);
       const from = await readVersion(client, schema);
       if (from >= SCHEMA_VERSION) {
+        await ensureTransactTables(client, schema);
         await client.query('COMMIT');
         return { from, to: from };
       }
@@ -55,6 +58,7 @@ export async function migratePostgres(pool: pg.Pool, schema = 'dbos'): Promise<M
       for (const step of steps) {
         for (const statement of step.statements(s)) await client.query(statement);
       }
+      await ensureTransactTables(client, schema);
       // One row holds the highest applied version; DBOS updates it in place, inserting only the first time.
       const updated = await client.query(`UPDATE ${s}.dbos_migrations SET version = $1`, [SCHEMA_VERSION]);
       if (updated.rowCount === 0) await client.query(`INSERT INTO ${s}.dbos_migrations (version) VALUES ($1)`, [SCHEMA_VERSION]);
@@ -70,6 +74,19 @@ export async function migratePostgres(pool: pg.Pool, schema = 'dbos'): Promise<M
     // A connection that could not even roll back is destroyed rather than handed to the next user of the pool.
     client.release(broken);
   }
+}
+
+/**
+ * Transact's own tables, beside DBOS's, outside its version numbering. Created only when missing, so a process
+ * whose role may not run DDL still launches against a database that has them.
+ */
+async function ensureTransactTables(client: pg.PoolClient, schema: string): Promise<void> {
+  const s = quoteIdent(schema);
+  const found = await client.query<{ heartbeats: string | null }>('SELECT to_regclass($1)::text AS heartbeats', [
+    `${s}.transact_executor_heartbeats`,
+  ]);
+  if (found.rows[0]?.heartbeats !== null) return;
+  for (const statement of transactTablesPostgres(s)) await client.query(statement);
 }
 
 /** The version recorded in the schema; 0 when the schema or its version table does not exist yet. */

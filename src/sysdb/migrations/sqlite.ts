@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { DBOSInitializationError } from '../../errors.js';
 import { SQLITE_INDEXES_V123, SQLITE_TABLES_V123 } from './sqlite-tables.js';
+import { TRANSACT_TABLES_SQLITE } from './transact-tables.js';
 import { SCHEMA_VERSION, type MigrationResult } from './version.js';
 
 /** One numbered step: the statements that take a database file to `version`. */
@@ -23,20 +24,22 @@ const upgrades: readonly SqliteMigration[] = [];
 /**
  * Brings an embedded system database to SCHEMA_VERSION. BEGIN IMMEDIATE takes the file's write lock before the
  * version is read, so when several processes open a new file at once one creates the tables and the others (waiting
- * on the connection's busy timeout) then find them. A file at a higher version was made by a newer peer and is left
- * alone.
+ * on the connection's busy timeout) then find them. A file at a higher version was made by a newer peer: only
+ * Transact's own tables are added if missing (src/sysdb/migrations/transact-tables.ts).
  */
 export function migrateSqlite(db: Database.Database): MigrationResult {
   db.exec('BEGIN IMMEDIATE');
   try {
     const from = readVersion(db);
     if (from >= SCHEMA_VERSION) {
+      for (const statement of TRANSACT_TABLES_SQLITE) db.exec(statement);
       db.exec('COMMIT');
       return { from, to: from };
     }
     for (const step of plan(from)) {
       for (const statement of step.statements) db.exec(statement);
     }
+    for (const statement of TRANSACT_TABLES_SQLITE) db.exec(statement);
     db.prepare('DELETE FROM dbos_migrations').run();
     db.prepare('INSERT INTO dbos_migrations (version) VALUES (?)').run(SCHEMA_VERSION);
     db.exec('COMMIT');

@@ -1,0 +1,101 @@
+// setEvent and getEvent: a workflow publishes key-value events (the last value wins); anyone reads them, waiting
+// until the key is set or the timeout passes. Inside a workflow, what getEvent saw is checkpointed.
+
+import { currentFrame, type WorkflowContext } from '../runtime/context.js';
+import { checkpoint, recordDeadline, recordedStepNamed } from '../runtime/steps.js';
+import { waitFor } from '../runtime/wakeups.js';
+import { DBOSInvalidWorkflowTransitionError } from '../errors.js';
+import { getEvent as readEvent, setEvent as writeEvent, type EventValue } from '../sysdb/events.js';
+import {
+  encode,
+  operationStep,
+  recordedValue,
+  requireWorkflowCode,
+  settleFenced,
+  storedValue,
+  type RuntimeMessagingEnv,
+} from './operation.js';
+import { resolvePollingIntervalMs, resolveTimeoutMs, type GetEventOptions, type SetEventOptions } from './options.js';
+import { eventWakeKey, type MessagingEnv } from './wakeups.js';
+
+const SET_EVENT = 'DBOS.setEvent';
+const GET_EVENT = 'DBOS.getEvent';
+
+/** `DBOS.setEvent`: in workflow code only; the step `DBOS.setEvent`, with the event and its history row. */
+export function setEvent(rt: RuntimeMessagingEnv, key: string, value: unknown, options?: SetEventOptions): Promise<void> {
+  let ctx: WorkflowContext;
+  try {
+    ctx = requireWorkflowCode('setEvent');
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  const functionID = ctx.nextFunctionID();
+  return (async () => {
+    ctx.throwIfStopped();
+    if (recordedStepNamed(ctx, functionID, SET_EVENT)) return;
+    const encoded = encode(value, options?.serializationType, ctx, `the value of event ${key}`);
+    const step = operationStep(ctx, functionID, SET_EVENT, Date.now());
+    const result = await writeEvent(rt.db, step, key, { value: encoded.text, serialization: encoded.serialization });
+    if (await settleFenced(rt.executor, ctx, functionID, SET_EVENT, result)) return;
+    rt.wakeups.wake(eventWakeKey(ctx.workflowID, key));
+  })();
+}
+
+async function waitForEvent(
+  env: MessagingEnv,
+  workflowID: string,
+  key: string,
+  deadlineEpochMS: number,
+  pollIntervalMs: number,
+  signal?: AbortSignal,
+): Promise<EventValue | undefined> {
+  return waitFor(env.wakeups, eventWakeKey(workflowID, key), () => readEvent(env.db, workflowID, key), {
+    deadlineEpochMS,
+    pollIntervalMs,
+    signal,
+  });
+}
+
+/** getEvent outside any workflow, or from a client: waits for the key to be set; null at the timeout. */
+export async function getEventValue<T>(
+  env: MessagingEnv,
+  workflowID: string,
+  key: string,
+  options?: number | GetEventOptions,
+): Promise<T | null> {
+  const deadline = Date.now() + resolveTimeoutMs(options);
+  const pollIntervalMs = resolvePollingIntervalMs(options) ?? env.messagePollMs;
+  const found = await waitForEvent(env, workflowID, key, deadline, pollIntervalMs);
+  return found ? storedValue<T>(found.value, found.serialization) : null;
+}
+
+/**
+ * `DBOS.getEvent`: anywhere but inside a step. In workflow code it takes two function IDs now (the read, and its
+ * timeout recorded as `DBOS.sleep`), and what it saw, null included, is recorded as `DBOS.getEvent`.
+ */
+export function getEvent<T>(rt: RuntimeMessagingEnv, workflowID: string, key: string, options?: number | GetEventOptions): Promise<T | null> {
+  const frame = currentFrame();
+  if (!frame) return getEventValue<T>(rt, workflowID, key, options);
+  if (frame.step) return Promise.reject(new DBOSInvalidWorkflowTransitionError('DBOS.getEvent cannot be called from inside a step'));
+  const ctx = frame.workflow;
+  const functionID = ctx.nextFunctionID();
+  const timeoutFunctionID = ctx.nextFunctionID();
+  return (async () => {
+    ctx.throwIfStopped();
+    const recorded = recordedStepNamed(ctx, functionID, GET_EVENT);
+    if (recorded) return recordedValue<T>(recorded);
+    const timeoutMs = resolveTimeoutMs(options);
+    const pollIntervalMs = resolvePollingIntervalMs(options) ?? rt.messagePollMs;
+    const startedAt = Date.now();
+    const deadline = timeoutMs > 0 ? await recordDeadline(rt.executor, ctx, timeoutFunctionID, startedAt + timeoutMs) : startedAt;
+    const found = await waitForEvent(rt, workflowID, key, deadline, pollIntervalMs, ctx.signal);
+    ctx.throwIfStopped();
+    const adopted = await checkpoint(rt.executor, ctx, functionID, GET_EVENT, {
+      output: found?.value ?? null,
+      serialization: found?.serialization ?? null,
+      startedAtEpochMs: startedAt,
+    });
+    if (adopted) return recordedValue<T>(adopted);
+    return found ? storedValue<T>(found.value, found.serialization) : null;
+  })();
+}

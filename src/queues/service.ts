@@ -1,0 +1,176 @@
+// Everything queues need inside one launched process, behind one object the facade starts and stops: the catalog of
+// queues (code and database), the dispatcher with a lane per served queue, the DELAYED -> ENQUEUED loop, and the
+// heartbeat that takes over dead executors.
+
+import type { Executor } from '../runtime/executor.js';
+import { QUEUE_SLOT_CHANNEL } from '../sysdb/queues.js';
+import { INTERNAL_QUEUE } from '../sysdb/rows.js';
+import { QUEUE_CHANNEL } from '../sysdb/workflows.js';
+import { WorkAnnouncer } from './announcer.js';
+import { checkEnqueue, QueueCatalog } from './catalog.js';
+import { DelayedPromoter } from './delayed.js';
+import { Dispatcher } from './dispatcher.js';
+import { Heartbeat } from './heartbeat.js';
+import { declaredQueues, onQueueDeclared, type RegisterQueueOptions, type WorkflowQueue } from './workflow-queue.js';
+
+/** How often the rows of `queues` are re-read (a notification naming an unknown queue re-reads them at once). */
+const CATALOG_REFRESH_MS = 1000;
+
+export interface QueueServiceOptions {
+  /** Dispatch only these queues (the internal queue is always served); every queue when unset. */
+  listenQueues?: readonly string[];
+  /** An executor whose heartbeat is older than this is dead, and its work is taken over. */
+  executorLeaseMs: number;
+}
+
+/** The notification channels the queue layer listens on. */
+export const QUEUE_CHANNELS = [QUEUE_CHANNEL, QUEUE_SLOT_CHANNEL] as const;
+
+export class QueueService {
+  readonly catalog: QueueCatalog;
+  readonly dispatcher: Dispatcher;
+  private readonly delayed: DelayedPromoter;
+  private readonly heartbeat: Heartbeat;
+  private readonly announcer: WorkAnnouncer;
+  private readonly listen?: ReadonlySet<string>;
+  private refreshTimer?: NodeJS.Timeout;
+  private refreshing?: Promise<void>;
+  private refreshAgain = false;
+  private unsubscribe?: () => void;
+  private stopped = false;
+
+  constructor(
+    private readonly executor: Executor,
+    private readonly isLatestVersion: () => boolean,
+    options: QueueServiceOptions,
+  ) {
+    const app = executor.identity.applicationName;
+    this.catalog = new QueueCatalog(executor.db, app);
+    this.dispatcher = new Dispatcher(executor, isLatestVersion);
+    const wakeAll = (queues: string[]) => queues.forEach((q) => this.dispatcher.wake(q, 'work'));
+    this.delayed = new DelayedPromoter(executor.db, app, executor.logger, wakeAll);
+    this.heartbeat = new Heartbeat(executor, options.executorLeaseMs, wakeAll);
+    this.announcer = new WorkAnnouncer(executor.db, executor.logger);
+    this.listen = options.listenQueues ? new Set(options.listenQueues) : undefined;
+  }
+
+  private serves(queue: WorkflowQueue): boolean {
+    return queue.name === INTERNAL_QUEUE || this.listen === undefined || this.listen.has(queue.name);
+  }
+
+  private serve(queue: WorkflowQueue): void {
+    if (this.serves(queue)) this.dispatcher.ensureLane(queue);
+  }
+
+  async start(): Promise<void> {
+    await this.heartbeat.start();
+    await this.refresh().catch((err) => this.executor.logger.warn('Could not read the queues table:', err));
+    for (const queue of declaredQueues()) this.serve(queue);
+    this.unsubscribe = onQueueDeclared((queue) => this.serve(queue));
+    this.delayed.start();
+    this.refreshTimer = setInterval(() => this.requestRefresh(), CATALOG_REFRESH_MS);
+    this.refreshTimer.unref();
+  }
+
+  /** Re-reads `queues`: new rows get lanes, deleted ones lose theirs, changed settings apply from the next claim. */
+  private async refresh(): Promise<void> {
+    const { removed } = await this.catalog.refresh();
+    for (const name of removed) {
+      if (!this.catalog.find(name)) await this.dispatcher.removeLane(name);
+    }
+    for (const queue of this.catalog.storedQueues()) {
+      if (this.catalog.find(queue.name) === queue) this.serve(queue); // else a queue of that name is declared in code
+    }
+  }
+
+  /** Coalesces refresh requests: at most one in flight, and one more after it if asked meanwhile. */
+  private requestRefresh(): void {
+    if (this.stopped) return;
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return;
+    }
+    this.refreshing = this.refresh()
+      .catch((err) => this.executor.logger.debug('Could not read the queues table:', err))
+      .finally(() => {
+        this.refreshing = undefined;
+        if (this.refreshAgain) {
+          this.refreshAgain = false;
+          this.requestRefresh();
+        }
+      });
+  }
+
+  /** Work was enqueued by this process (committed): this process claims at once, and the others are told. */
+  workflowEnqueued(queueName: string): void {
+    this.dispatcher.wake(queueName, 'work');
+    this.announcer.announce(queueName);
+  }
+
+  /** A notification on one of QUEUE_CHANNELS, from any process. */
+  onNotification(channel: string, queueName: string): void {
+    if (channel === QUEUE_SLOT_CHANNEL) {
+      this.dispatcher.wake(queueName, 'slot');
+    } else if (this.dispatcher.has(queueName)) {
+      this.dispatcher.wake(queueName, 'work');
+    } else if (!this.catalog.find(queueName)) {
+      this.requestRefresh(); // a queue registered by another process, or work for one
+    }
+  }
+
+  /** Notifications may have been missed: every lane claims again, and the queues are re-read. */
+  onReconnect(): void {
+    this.dispatcher.wakeAll();
+    this.requestRefresh();
+  }
+
+  /**
+   * Whether an enqueue to `queueName` can ever run: the queue is declared in code or registered (here or by another
+   * process of the application). Rejects an enqueue without a partition key to a partitioned queue.
+   */
+  queueExists(queueName: string, partitionKey: string | undefined): boolean | Promise<boolean> {
+    const known = this.catalog.find(queueName);
+    if (known) {
+      checkEnqueue(known, partitionKey);
+      return true;
+    }
+    return this.catalog.lookup(queueName).then((queue) => {
+      if (!queue) return false;
+      this.serve(queue);
+      checkEnqueue(queue, partitionKey);
+      return true;
+    });
+  }
+
+  async register(name: string, options: RegisterQueueOptions): Promise<WorkflowQueue> {
+    const queue = await this.catalog.register(name, options, this.isLatestVersion());
+    this.serve(queue);
+    this.dispatcher.wake(name, 'config');
+    return queue;
+  }
+
+  retrieve(name: string): Promise<WorkflowQueue | null> {
+    return this.catalog.retrieve(name);
+  }
+
+  list(applicationNames?: string | string[]): Promise<WorkflowQueue[]> {
+    return this.catalog.list(applicationNames);
+  }
+
+  async delete(name: string): Promise<void> {
+    await this.catalog.delete(name);
+    if (!this.catalog.find(name)) await this.dispatcher.removeLane(name);
+  }
+
+  /**
+   * Stops claiming, promoting and beating. A clean shutdown removes the heartbeat: this executor is gone, not dead,
+   * and its unfinished work waits for it to come back with the same executor ID (as recovery at launch does today).
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.refreshTimer);
+    this.unsubscribe?.();
+    await this.refreshing;
+    await Promise.all([this.dispatcher.stop(), this.delayed.stop(), this.heartbeat.stop(true), this.announcer.drain()]);
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * Tables of Transact's own, beside DBOS's in the same schema. They are not part of DBOS's numbered history: the
+ * version row is untouched, DBOS's tables are unchanged, and DBOS's libraries ignore them. Each statement is
+ * idempotent (`IF NOT EXISTS`) and runs on every migration, whatever version the database is at, so a database
+ * created by DBOS itself (or by an older Transact) gains them on the first Transact launch.
+ *
+ * transact_executor_heartbeats: one row per live executor of an application, refreshed on the database clock; a
+ * row older than the lease marks a dead executor whose PENDING workflows a live one takes back to their queues.
+ */
+
+export function transactTablesPostgres(s: string): string[] {
+  return [
+    `CREATE TABLE IF NOT EXISTS ${s}.transact_executor_heartbeats (
+      executor_id text NOT NULL,
+      application_name text NOT NULL,
+      application_version text NOT NULL,
+      last_heartbeat_epoch_ms bigint NOT NULL,
+      started_at_epoch_ms bigint NOT NULL,
+      hostname text,
+      pid integer,
+      CONSTRAINT transact_executor_heartbeats_pkey PRIMARY KEY (application_name, executor_id)
+    )`,
+  ];
+}
+
+export const TRANSACT_TABLES_SQLITE: readonly string[] = [
+  `CREATE TABLE IF NOT EXISTS transact_executor_heartbeats (
+    executor_id TEXT NOT NULL,
+    application_name TEXT NOT NULL,
+    application_version TEXT NOT NULL,
+    last_heartbeat_epoch_ms INTEGER NOT NULL,
+    started_at_epoch_ms INTEGER NOT NULL,
+    hostname TEXT,
+    pid INTEGER,
+    PRIMARY KEY (application_name, executor_id)
+  )`,
+];
