@@ -2,6 +2,7 @@
 
 export { DBOS, type StartWorkflowParams, type WorkflowStarters, type RegisterWorkflowOptions } from './dbos.js';
 export { DBOSClient, type DBOSClientConfig } from './client/client.js';
+export type { ClientEnqueueOptions } from './client/enqueue.js';
 export {
   WorkflowQueue,
   type QueueConflictResolution,

@@ -2,6 +2,7 @@
 // workflows of an application through its system database.
 
 import { cancelWorkflows, forkWorkflow, resumeWorkflows, type ForkOptions } from '../management/control.js';
+import { enqueueFromClient, type ClientEnqueueOptions } from './enqueue.js';
 import {
   getWorkflowStatus,
   listWorkflowStatuses,
@@ -85,6 +86,21 @@ export class DBOSClient {
 
   listWorkflowSteps(workflowID: string): Promise<StepInfo[] | undefined> {
     return listWorkflowSteps(this.db, workflowID);
+  }
+
+  /** Enqueues a workflow of the application by name; the application's dispatchers run it. */
+  async enqueue<T = unknown>(options: ClientEnqueueOptions, ...args: unknown[]): Promise<WorkflowHandle<T>> {
+    return this.retrieveWorkflow<T>(await enqueueFromClient(this.db, options, args));
+  }
+
+  /** Enqueues with portable (cross-language) arguments: `{"positionalArgs": [...]}`. */
+  async enqueuePortable<T = unknown>(
+    options: ClientEnqueueOptions,
+    positionalArgs: unknown[],
+    namedArgs?: Record<string, unknown>,
+  ): Promise<WorkflowHandle<T>> {
+    const args = namedArgs && Object.keys(namedArgs).length > 0 ? [...positionalArgs, namedArgs] : positionalArgs;
+    return this.retrieveWorkflow<T>(await enqueueFromClient(this.db, { ...options, serializationType: 'portable' }, args));
   }
 
   async cancelWorkflow(workflowID: string, options: { cancelChildren?: boolean } = {}): Promise<void> {

@@ -1,0 +1,87 @@
+// Enqueueing from a process that runs no workflows (dbos-spec §4): the row is written the way DBOS's client writes it
+// (no executor, no application version unless given, so the latest version of the application takes it), and the
+// queue is announced so an idle dispatcher claims it at once.
+
+import { randomUUID } from 'node:crypto';
+import {
+  DBOSConflictingWorkflowError,
+  DBOSError,
+  DBOSInvalidQueuePriorityError,
+  DBOSWorkflowIDInUseError,
+} from '../errors.js';
+import { NATIVE_SERIALIZATION, PORTABLE_SERIALIZATION, serializeArgs } from '../serialization/index.js';
+import type { SqlDriver } from '../sysdb/driver.js';
+import { announceQueuedWork } from '../sysdb/queues.js';
+import { insertWorkflow } from '../sysdb/workflows.js';
+
+/** DBOS's ClientEnqueueOptions. */
+export interface ClientEnqueueOptions {
+  queueName: string;
+  workflowName: string;
+  workflowClassName?: string;
+  workflowConfigName?: string;
+  workflowID?: string;
+  workflowIDReusePolicy?: 'return-existing' | 'reject';
+  /** Only this version runs it; unset, the latest version of the application does. */
+  appVersion?: string;
+  workflowTimeoutMS?: number;
+  deduplicationID?: string;
+  priority?: number;
+  queuePartitionKey?: string;
+  delaySeconds?: number;
+  serializationType?: 'native' | 'portable';
+  attributes?: Record<string, unknown>;
+  authenticatedUser?: string;
+  authenticatedRoles?: string[];
+  applicationName?: string;
+}
+
+export async function enqueueFromClient(db: SqlDriver, options: ClientEnqueueOptions, args: unknown[]): Promise<string> {
+  if (!options.queueName || !options.workflowName) throw new DBOSError('enqueue needs a queueName and a workflowName');
+  const priority = options.priority ?? 0;
+  if (!(Number.isInteger(priority) && priority >= 0 && priority <= 2147483647)) throw new DBOSInvalidQueuePriorityError(priority);
+  const portable = options.serializationType === 'portable';
+  const inputs = serializeArgs(args, portable ? 'portable' : 'native', `the arguments of workflow ${options.workflowName}`);
+  const workflowID = options.workflowID ?? randomUUID();
+  const delayed = (options.delaySeconds ?? 0) > 0;
+  const className = options.workflowClassName || null;
+  const configName = options.workflowConfigName || null;
+  const creatorXid = randomUUID();
+  const result = await insertWorkflow(db, {
+    workflowID,
+    status: delayed ? 'DELAYED' : 'ENQUEUED',
+    name: options.workflowName,
+    className,
+    configName,
+    queueName: options.queueName,
+    executorID: '',
+    applicationVersion: options.appVersion ?? null,
+    applicationID: '',
+    applicationName: options.applicationName ?? null,
+    ownerXid: null,
+    creatorXid,
+    timeoutMS: options.workflowTimeoutMS ?? null,
+    deadlineEpochMS: null,
+    deduplicationID: options.deduplicationID ?? null,
+    priority,
+    queuePartitionKey: options.queuePartitionKey ?? null,
+    parentWorkflowID: null,
+    serialization: portable ? PORTABLE_SERIALIZATION : NATIVE_SERIALIZATION,
+    delayUntilEpochMS: delayed ? Date.now() + options.delaySeconds! * 1000 : null,
+    authenticatedUser: options.authenticatedUser ?? null,
+    authenticatedRoles: options.authenticatedRoles ? JSON.stringify(options.authenticatedRoles) : null,
+    assumedRole: null,
+    attributes: options.attributes ? JSON.stringify(options.attributes) : null,
+    inputs: inputs.text,
+  });
+  if (!result.created) {
+    const existing = result.existing;
+    if (existing.name !== options.workflowName || existing.className !== className || existing.configName !== configName) {
+      throw new DBOSConflictingWorkflowError(workflowID, `it runs ${existing.name}, not ${options.workflowName}`);
+    }
+    if (options.workflowIDReusePolicy === 'reject') throw new DBOSWorkflowIDInUseError(workflowID);
+    return workflowID;
+  }
+  if (!delayed) await announceQueuedWork(db, [options.queueName]);
+  return workflowID;
+}
