@@ -10,7 +10,7 @@ import {
 import { classOf, dualMethodDecorator, type DualMethodDecorator } from './decorators.js';
 import { getEvent, setEvent } from './messaging/events.js';
 import { recv, send } from './messaging/messages.js';
-import { runtimeMessagingEnv, type RuntimeMessagingEnv } from './messaging/operation.js';
+import type { RuntimeMessagingEnv } from './messaging/operation.js';
 import type {
   GetEventOptions,
   ReadStreamOffsetOptions,
@@ -21,10 +21,8 @@ import type {
   WriteStreamOptions,
 } from './messaging/options.js';
 import { closeStream, readStream, readStreamOffset, writeStream } from './messaging/streams.js';
-import { MESSAGING_CHANNELS, wakeKeyForNotification } from './messaging/wakeups.js';
-import { DEFAULT_EXECUTOR_LEASE_MS } from './queues/heartbeat.js';
-import { QUEUE_CHANNELS, QueueService } from './queues/service.js';
-import { internalQueue, type RegisterQueueOptions, type WorkflowQueue } from './queues/workflow-queue.js';
+import type { QueueService } from './queues/service.js';
+import type { RegisterQueueOptions, WorkflowQueue } from './queues/workflow-queue.js';
 import { cancelWorkflows, forkWorkflow, resumeWorkflows, type ForkOptions } from './management/control.js';
 import {
   getWorkflowStatus as readWorkflowStatus,
@@ -33,26 +31,17 @@ import {
   type GetWorkflowsInput,
   type StepInfo,
 } from './management/inspect.js';
-import {
-  applicationNameOf,
-  applicationVersionOf,
-  executorIDOf,
-  systemDatabaseLocation,
-  type DBOSConfig,
-} from './runtime/config.js';
+import { executorIDOf, type DBOSConfig } from './runtime/config.js';
 import { currentFrame, nextStartStorage, type NextStartOptions } from './runtime/context.js';
-import { Executor, type StartOptions } from './runtime/executor.js';
+import type { Executor, StartOptions } from './runtime/executor.js';
 import { checkpointedResult, RuntimeWorkflowHandle, type WorkflowHandle } from './runtime/handle.js';
 import { ConsoleLogger, type Logger } from './runtime/logger.js';
-import { outcomeKey } from './runtime/outcome.js';
 import { Registry, type AnyFunction, type RegisteredWorkflow, type StepConfig, type WorkflowConfig } from './runtime/registry.js';
 import { builtinSteps, durableSleep, runStep } from './runtime/steps.js';
 import type { WorkflowStatus } from './runtime/workflow-status.js';
-import type { DriverStats, SqlDriver } from './sysdb/driver.js';
-import { openSystemDatabase } from './sysdb/open.js';
+import type { DriverStats } from './sysdb/driver.js';
+import { launchRuntime, stopRuntime, type Runtime } from './launch.js';
 import { INTERNAL_QUEUE } from './sysdb/rows.js';
-import { getLatestApplicationVersion, registerApplicationVersion } from './sysdb/versions.js';
-import { CANCEL_CHANNEL, cancelExpiredWorkflows, cancelledAmong, OUTCOME_CHANNEL, requeuePendingWorkflows } from './sysdb/workflows.js';
 
 export interface StartWorkflowParams {
   workflowID?: string;
@@ -80,15 +69,6 @@ export type WorkflowStarters<T> = {
 };
 
 export type RegisterWorkflowOptions = WorkflowConfig & { name?: string; className?: string; ctorOrProto?: object };
-
-interface Runtime {
-  executor: Executor;
-  db: SqlDriver;
-  queues: QueueService;
-  sweep: NodeJS.Timeout;
-  latestVersion: boolean;
-  messaging: RuntimeMessagingEnv;
-}
 
 const registry = new Registry();
 let config: DBOSConfig = {};
@@ -186,7 +166,11 @@ export class DBOS {
   static async launch(): Promise<void> {
     if (runtime) return;
     if (launching) return launching;
-    launching = launchRuntime().finally(() => (launching = undefined));
+    launching = launchRuntime(config, registry, logger)
+      .then((launched) => {
+        runtime = launched;
+      })
+      .finally(() => (launching = undefined));
     return launching;
   }
 
@@ -194,12 +178,7 @@ export class DBOS {
     if (launching) await launching.catch(() => {});
     const current = runtime;
     runtime = undefined;
-    if (current) {
-      clearInterval(current.sweep);
-      await current.queues.stop();
-      await current.executor.stopAll(options.workflowCompletionTimeoutMS ?? 0);
-      await current.db.close();
-    }
+    if (current) await stopRuntime(current, options.workflowCompletionTimeoutMS ?? 0);
     if (options.deregister) registry.clear();
   }
 
@@ -581,92 +560,4 @@ export function systemDatabaseStats(): DriverStats | undefined {
 function withNextStart<R>(options: NextStartOptions, callback: () => Promise<R>): Promise<R> {
   const outer = nextStartStorage.getStore();
   return nextStartStorage.run({ ...outer, ...options }, callback);
-}
-
-async function launchRuntime(): Promise<void> {
-  const appName = applicationNameOf(config);
-  const location = systemDatabaseLocation(config, appName);
-  const executorID = executorIDOf(config);
-  const applicationVersion = applicationVersionOf(config, appName, registry.all());
-  const db = await openSystemDatabase(location, {
-    migrate: config.runMigrations ?? true,
-    poolSize: config.systemDatabasePoolSize,
-    applicationName: `dbos_transact_${executorID}_${applicationVersion}`.slice(0, 63),
-    retryTimeoutMs: config.databaseRetryTimeoutMs,
-    sqliteSynchronous: config.sqliteSynchronous,
-    idleInTransactionTimeoutMs: config.systemDatabaseIdleTransactionTimeoutMs ?? 60_000,
-  });
-  try {
-    const pollIntervalMs = config.pollingIntervalMs ?? (location.kind === 'postgres' ? 1000 : 250);
-    const executor = new Executor(
-      db,
-      registry,
-      { executorID, applicationVersion, applicationName: appName, applicationID: process.env.DBOS__APPID ?? null },
-      logger,
-      pollIntervalMs,
-      (name, partitionKey) => state.queues.queueExists(name, partitionKey),
-    );
-    const listening = config.useListenNotify !== false;
-    const messaging = runtimeMessagingEnv(executor, {
-      crossProcessNotifications: listening && location.kind === 'postgres',
-      configuredPollMs: config.pollingIntervalMs,
-    });
-    const state: Runtime = { executor, db, queues: undefined as never, sweep: undefined as never, latestVersion: true, messaging };
-    state.queues = new QueueService(executor, () => state.latestVersion, {
-      listenQueues: config.listenQueues,
-      executorLeaseMs: config.executorLeaseMs ?? DEFAULT_EXECUTOR_LEASE_MS,
-    });
-    executor.enqueueListener = { workflowEnqueued: (queue) => state.queues.workflowEnqueued(queue) };
-
-    if (listening) {
-      await db.listen([OUTCOME_CHANNEL, CANCEL_CHANNEL, ...QUEUE_CHANNELS, ...MESSAGING_CHANNELS], {
-        onNotification(channel, payload) {
-          if (channel === OUTCOME_CHANNEL) executor.wakeups.wake(outcomeKey(payload));
-          else if (channel === CANCEL_CHANNEL) executor.stopLocal(payload);
-          else if ((QUEUE_CHANNELS as readonly string[]).includes(channel)) state.queues.onNotification(channel, payload);
-          else {
-            const key = wakeKeyForNotification(channel, payload);
-            if (key) executor.wakeups.wake(key);
-          }
-        },
-        onReconnect() {
-          executor.wakeups.wakeAll();
-          state.queues.onReconnect();
-        },
-      });
-    }
-
-    await registerApplicationVersion(db, applicationVersion, appName);
-    state.latestVersion = (await getLatestApplicationVersion(db, appName)) === applicationVersion;
-    if (!state.latestVersion) {
-      logger.warn(`Application version ${applicationVersion} is not the latest; it will not take workflows enqueued without a version`);
-    }
-
-    const recovered = await requeuePendingWorkflows(db, executorID, applicationVersion, appName);
-    if (recovered.length > 0) logger.info(`Recovering ${recovered.length} workflow(s) left unfinished by executor ${executorID}`);
-
-    void internalQueue; // declared at module load; the dispatcher always serves it
-    await state.queues.start().catch(async (err) => {
-      await state.queues.stop().catch(() => {});
-      throw err;
-    });
-    const noticeCancellations = location.kind === 'sqlite' || config.useListenNotify === false;
-    state.sweep = setInterval(() => {
-      cancelExpiredWorkflows(db, appName)
-        .then((ids) => ids.forEach((id) => executor.stopLocal(id)))
-        .catch((err) => logger.debug('Deadline sweep failed:', err));
-      // Without NOTIFY, a cancel from another process reaches a waiting run (asleep, waiting for a message) here.
-      if (noticeCancellations && executor.runningWorkflowIDs.length > 0) {
-        cancelledAmong(db, executor.runningWorkflowIDs)
-          .then((ids) => ids.forEach((id) => executor.stopLocal(id)))
-          .catch((err) => logger.debug('Cancellation check failed:', err));
-      }
-    }, 1000);
-    state.sweep.unref();
-    runtime = state;
-    if (recovered.length > 0) state.queues.workflowEnqueued(INTERNAL_QUEUE);
-  } catch (err) {
-    await db.close().catch(() => {});
-    throw err;
-  }
 }

@@ -1,0 +1,124 @@
+// The composition root: what `DBOS.launch()` builds and `DBOS.shutdown()` takes apart. It wires the engine, the
+// queues and messaging to one system database and its notifications, and runs the periodic sweeps.
+
+import { runtimeMessagingEnv, type RuntimeMessagingEnv } from './messaging/operation.js';
+import { MESSAGING_CHANNELS, wakeKeyForNotification } from './messaging/wakeups.js';
+import { DEFAULT_EXECUTOR_LEASE_MS } from './queues/heartbeat.js';
+import { QUEUE_CHANNELS, QueueService } from './queues/service.js';
+import { internalQueue } from './queues/workflow-queue.js';
+import { applicationNameOf, applicationVersionOf, executorIDOf, systemDatabaseLocation, type DBOSConfig } from './runtime/config.js';
+import { Executor } from './runtime/executor.js';
+import type { Logger } from './runtime/logger.js';
+import { outcomeKey } from './runtime/outcome.js';
+import type { Registry } from './runtime/registry.js';
+import type { SqlDriver } from './sysdb/driver.js';
+import { openSystemDatabase } from './sysdb/open.js';
+import { INTERNAL_QUEUE } from './sysdb/rows.js';
+import { getLatestApplicationVersion, registerApplicationVersion } from './sysdb/versions.js';
+import { CANCEL_CHANNEL, cancelExpiredWorkflows, cancelledAmong, OUTCOME_CHANNEL, requeuePendingWorkflows } from './sysdb/workflows.js';
+
+export interface Runtime {
+  executor: Executor;
+  db: SqlDriver;
+  queues: QueueService;
+  sweep: NodeJS.Timeout;
+  latestVersion: boolean;
+  messaging: RuntimeMessagingEnv;
+}
+
+/** Opens the system database, recovers this executor's unfinished work and starts dispatching. */
+export async function launchRuntime(config: DBOSConfig, registry: Registry, logger: Logger): Promise<Runtime> {
+  const appName = applicationNameOf(config);
+  const location = systemDatabaseLocation(config, appName);
+  const executorID = executorIDOf(config);
+  const applicationVersion = applicationVersionOf(config, appName, registry.all());
+  const db = await openSystemDatabase(location, {
+    migrate: config.runMigrations ?? true,
+    poolSize: config.systemDatabasePoolSize,
+    applicationName: `dbos_transact_${executorID}_${applicationVersion}`.slice(0, 63),
+    retryTimeoutMs: config.databaseRetryTimeoutMs,
+    sqliteSynchronous: config.sqliteSynchronous,
+    idleInTransactionTimeoutMs: config.systemDatabaseIdleTransactionTimeoutMs ?? 60_000,
+  });
+  try {
+    const pollIntervalMs = config.pollingIntervalMs ?? (location.kind === 'postgres' ? 1000 : 250);
+    const executor = new Executor(
+      db,
+      registry,
+      { executorID, applicationVersion, applicationName: appName, applicationID: process.env.DBOS__APPID ?? null },
+      logger,
+      pollIntervalMs,
+      (name, partitionKey) => state.queues.queueExists(name, partitionKey),
+    );
+    const listening = config.useListenNotify !== false;
+    const messaging = runtimeMessagingEnv(executor, {
+      crossProcessNotifications: listening && location.kind === 'postgres',
+      configuredPollMs: config.pollingIntervalMs,
+    });
+    const state: Runtime = { executor, db, queues: undefined as never, sweep: undefined as never, latestVersion: true, messaging };
+    state.queues = new QueueService(executor, () => state.latestVersion, {
+      listenQueues: config.listenQueues,
+      executorLeaseMs: config.executorLeaseMs ?? DEFAULT_EXECUTOR_LEASE_MS,
+    });
+    executor.enqueueListener = { workflowEnqueued: (queue) => state.queues.workflowEnqueued(queue) };
+
+    if (listening) {
+      await db.listen([OUTCOME_CHANNEL, CANCEL_CHANNEL, ...QUEUE_CHANNELS, ...MESSAGING_CHANNELS], {
+        onNotification(channel, payload) {
+          if (channel === OUTCOME_CHANNEL) executor.wakeups.wake(outcomeKey(payload));
+          else if (channel === CANCEL_CHANNEL) executor.stopLocal(payload);
+          else if ((QUEUE_CHANNELS as readonly string[]).includes(channel)) state.queues.onNotification(channel, payload);
+          else {
+            const key = wakeKeyForNotification(channel, payload);
+            if (key) executor.wakeups.wake(key);
+          }
+        },
+        onReconnect() {
+          executor.wakeups.wakeAll();
+          state.queues.onReconnect();
+        },
+      });
+    }
+
+    await registerApplicationVersion(db, applicationVersion, appName);
+    state.latestVersion = (await getLatestApplicationVersion(db, appName)) === applicationVersion;
+    if (!state.latestVersion) {
+      logger.warn(`Application version ${applicationVersion} is not the latest; it will not take workflows enqueued without a version`);
+    }
+
+    const recovered = await requeuePendingWorkflows(db, executorID, applicationVersion, appName);
+    if (recovered.length > 0) logger.info(`Recovering ${recovered.length} workflow(s) left unfinished by executor ${executorID}`);
+
+    void internalQueue; // declared at module load; the dispatcher always serves it
+    await state.queues.start().catch(async (err) => {
+      await state.queues.stop().catch(() => {});
+      throw err;
+    });
+    const noticeCancellations = location.kind === 'sqlite' || config.useListenNotify === false;
+    state.sweep = setInterval(() => {
+      cancelExpiredWorkflows(db, appName)
+        .then((ids) => ids.forEach((id) => executor.stopLocal(id)))
+        .catch((err) => logger.debug('Deadline sweep failed:', err));
+      // Without NOTIFY, a cancel from another process reaches a waiting run (asleep, waiting for a message) here.
+      if (noticeCancellations && executor.runningWorkflowIDs.length > 0) {
+        cancelledAmong(db, executor.runningWorkflowIDs)
+          .then((ids) => ids.forEach((id) => executor.stopLocal(id)))
+          .catch((err) => logger.debug('Cancellation check failed:', err));
+      }
+    }, 1000);
+    state.sweep.unref();
+    if (recovered.length > 0) state.queues.workflowEnqueued(INTERNAL_QUEUE);
+    return state;
+  } catch (err) {
+    await db.close().catch(() => {});
+    throw err;
+  }
+}
+
+/** Stops dispatching and sweeps, lets local runs finish for up to `waitMs` (the rest stay PENDING), closes the database. */
+export async function stopRuntime(runtime: Runtime, waitMs: number): Promise<void> {
+  clearInterval(runtime.sweep);
+  await runtime.queues.stop();
+  await runtime.executor.stopAll(waitMs);
+  await runtime.db.close();
+}
