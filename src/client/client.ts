@@ -21,7 +21,10 @@ import { awaitOutcome, settleOutcome } from '../runtime/outcome.js';
 import { Wakeups } from '../runtime/wakeups.js';
 import type { WorkflowStatus } from '../runtime/workflow-status.js';
 import { deserializeArgs } from '../serialization/index.js';
+import type pg from 'pg';
+import { DBOSError } from '../errors.js';
 import type { SqlDriver } from '../sysdb/driver.js';
+import { PostgresDriver } from '../sysdb/postgres-driver.js';
 import { openSystemDatabase } from '../sysdb/open.js';
 import { getWorkflow } from '../sysdb/workflows.js';
 
@@ -101,6 +104,31 @@ export class DBOSClient {
   ): Promise<WorkflowHandle<T>> {
     const args = namedArgs && Object.keys(namedArgs).length > 0 ? [...positionalArgs, namedArgs] : positionalArgs;
     return this.retrieveWorkflow<T>(await enqueueFromClient(this.db, { ...options, serializationType: 'portable' }, args));
+  }
+
+  /**
+   * Enqueues inside a transaction the caller holds on its own `pg` connection to the same database: the workflow
+   * exists exactly when the caller's transaction commits. PostgreSQL only.
+   */
+  async enqueueInTransaction<T = unknown>(pgClient: pg.ClientBase, options: ClientEnqueueOptions, ...args: unknown[]): Promise<WorkflowHandle<T>> {
+    return this.retrieveWorkflow<T>(await enqueueFromClient(this.callerTransaction(pgClient), options, args));
+  }
+
+  /** Sends inside a transaction the caller holds (see enqueueInTransaction). PostgreSQL only. */
+  async sendInTransaction<T>(
+    pgClient: pg.ClientBase,
+    destinationID: string,
+    message: T,
+    topic?: string,
+    idempotencyKey?: string,
+    options?: SendOptions,
+  ): Promise<void> {
+    await sendMessage({ ...this.messaging, db: this.callerTransaction(pgClient) }, destinationID, message, topic, idempotencyKey, options);
+  }
+
+  private callerTransaction(pgClient: pg.ClientBase): SqlDriver {
+    if (!(this.db instanceof PostgresDriver)) throw new DBOSError('…InTransaction methods need a PostgreSQL system database');
+    return this.db.inCallerTransaction(pgClient);
   }
 
   async cancelWorkflow(workflowID: string, options: { cancelChildren?: boolean } = {}): Promise<void> {

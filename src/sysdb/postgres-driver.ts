@@ -135,6 +135,43 @@ export class PostgresDriver implements SqlDriver {
     });
   }
 
+  /**
+   * The same statements, run on a connection the caller holds inside its own transaction (the client's
+   * `…InTransaction` methods): what they write commits or rolls back with the caller's work.
+   */
+  inCallerTransaction(client: pg.ClientBase): SqlDriver {
+    const driver = this;
+    const bound: SqlDriver = {
+      dialect: 'postgres',
+      stats: this.stats,
+      maxConnections: 1,
+      async query<R>(statement: Statement, params: readonly unknown[] = []): Promise<R[]> {
+        countRoundTrip(driver.stats, statement.name || 'dynamic');
+        return (await client.query(driver.config(statement, params))).rows as R[];
+      },
+      // Already inside the caller's transaction: a savepoint keeps a failed part from aborting the caller's work.
+      async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+        await client.query('SAVEPOINT transact_inner');
+        try {
+          const result = await fn(bound);
+          await client.query('RELEASE SAVEPOINT transact_inner');
+          return result;
+        } catch (err) {
+          await client.query('ROLLBACK TO SAVEPOINT transact_inner');
+          throw err;
+        }
+      },
+      async listen(): Promise<void> {
+        throw new Error('A connection bound to a caller transaction cannot LISTEN');
+      },
+      async notify(channel: string, payload: string): Promise<void> {
+        await bound.query(NOTIFY, [channel, payload]);
+      },
+      async close(): Promise<void> {},
+    };
+    return bound;
+  }
+
   async listen(channels: readonly string[], listener: NotificationListener): Promise<void> {
     this.listener = new ListenConnection(this.options.url, channels, listener);
     await this.listener.start();

@@ -2,6 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
+import pg from 'pg';
 import { DBOS, DBOSClient, DBOSQueueDuplicatedError, WorkflowQueue } from '../../src/index.js';
 import { describeEachBackend, dropFreshDatabases } from '../support/backends.js';
 import { engineOn } from '../support/launch.js';
@@ -55,3 +56,44 @@ describeEachBackend('DBOSClient.enqueue', (kind) => {
     assert.equal(((await again.getResult()) as { doubled: number }).doubled, 14, 'the ID is free once the first finished');
   });
 });
+
+const waitForMessage = DBOS.registerWorkflow(async () => DBOS.recv<string>('topic', 30), { name: 'waitForMessage' });
+
+describeEachBackend(
+  'DBOSClient inside the caller’s transaction',
+  (kind) => {
+    const databaseUrl = engineOn(kind, 'clienttx');
+
+    it('enqueues and sends only when the caller’s transaction commits', async () => {
+      gate = latch();
+      gate.release();
+      const client = await DBOSClient.create({ systemDatabaseUrl: databaseUrl(), pollingIntervalMs: 50 });
+      const pgClient = new pg.Client({ connectionString: databaseUrl() });
+      await pgClient.connect();
+      try {
+        await pgClient.query('BEGIN');
+        await client.enqueueInTransaction(pgClient, { queueName: 'client-queue', workflowName: 'double', workflowID: 'rolled-back' }, 1);
+        await pgClient.query('ROLLBACK');
+        assert.equal(await client.getWorkflow('rolled-back'), undefined, 'nothing was enqueued');
+
+        await pgClient.query('BEGIN');
+        const handle = await client.enqueueInTransaction(pgClient, { queueName: 'client-queue', workflowName: 'double' }, 4);
+        await pgClient.query('COMMIT');
+        assert.equal(((await handle.getResult()) as { doubled: number }).doubled, 8);
+
+        const waiting = await DBOS.startWorkflow(waitForMessage)();
+        await pgClient.query('BEGIN');
+        await client.sendInTransaction(pgClient, waiting.workflowID, 'not sent', 'topic');
+        await pgClient.query('ROLLBACK');
+        await pgClient.query('BEGIN');
+        await client.sendInTransaction(pgClient, waiting.workflowID, 'sent', 'topic');
+        await pgClient.query('COMMIT');
+        assert.equal(await waiting.getResult(), 'sent');
+      } finally {
+        await pgClient.end();
+        await client.destroy();
+      }
+    });
+  },
+  ['postgres'],
+);
