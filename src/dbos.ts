@@ -2,9 +2,12 @@
 // arguments, finds the running engine and forwards to it.
 
 import {
+  DBOSConflictingRegistrationError,
   DBOSError,
   DBOSExecutorNotInitializedError,
+  DBOSInitializationError,
   DBOSInvalidQueuePriorityError,
+  DBOSInvalidScheduleError,
   DBOSNotRegisteredError,
 } from './errors.js';
 import { classOf, dualMethodDecorator, type DualMethodDecorator } from './decorators.js';
@@ -41,6 +44,9 @@ import { builtinSteps, durableSleep, runStep } from './runtime/steps.js';
 import type { WorkflowStatus } from './runtime/workflow-status.js';
 import type { DriverStats } from './sysdb/driver.js';
 import { launchRuntime, stopRuntime, type Runtime } from './launch.js';
+import { checkSchedulerConfig, declareScheduled, forgetDeclaredSchedules, type ScheduledArgs, type SchedulerConfig } from './scheduler/declared.js';
+import * as schedules from './scheduler/schedules.js';
+import type { ListSchedulesFilters, ScheduleEnv, ScheduleOptions, ScheduleUpdate, WorkflowSchedule } from './scheduler/schedules.js';
 import { INTERNAL_QUEUE } from './sysdb/rows.js';
 
 export interface StartWorkflowParams {
@@ -70,31 +76,56 @@ export type WorkflowStarters<T> = {
 
 export type RegisterWorkflowOptions = WorkflowConfig & { name?: string; className?: string; ctorOrProto?: object };
 
+/** A workflow a 5.x schedule runs: `(scheduledDate, context)`. */
+export type ScheduledWorkflowFn = (scheduledDate: Date, context: never) => Promise<unknown>;
+
+/** One schedule for DBOS.applySchedules. */
+export interface ScheduleDefinition extends ScheduleOptions {
+  scheduleName: string;
+  workflowFn: ScheduledWorkflowFn;
+  schedule: string;
+  context?: unknown;
+}
+
 const registry = new Registry();
 let config: DBOSConfig = {};
 let runtime: Runtime | undefined;
+/** Every runtime by its engine, so a workflow's durable calls reach the engine running it (see current()). */
+const runtimesByExecutor = new WeakMap<Executor, Runtime>();
+
+/**
+ * The runtime serving this call: inside a workflow, the one running it (also while launch or shutdown is under way,
+ * when the facade holds none); elsewhere, the launched one.
+ */
+function current(): Runtime | undefined {
+  const executor = currentFrame()?.executor;
+  return (executor && runtimesByExecutor.get(executor)) ?? runtime;
+}
 let launching: Promise<void> | undefined;
 const defaultLogger = new ConsoleLogger();
 let logger: Logger = defaultLogger;
 
 function engine(what?: string): Executor {
-  if (!runtime) throw new DBOSExecutorNotInitializedError(what);
-  return runtime.executor;
+  const rt = current();
+  if (!rt) throw new DBOSExecutorNotInitializedError(what);
+  return rt.executor;
 }
 
 /** Runs a messaging operation on the launched runtime; a failure to start it is a rejected promise, as in DBOS. */
 function withMessaging<R>(what: string, operation: (rt: RuntimeMessagingEnv) => Promise<R>): Promise<R> {
   try {
-    if (!runtime) throw new DBOSExecutorNotInitializedError(what);
-    return operation(runtime.messaging);
+    const rt = current();
+    if (!rt) throw new DBOSExecutorNotInitializedError(what);
+    return operation(rt.messaging);
   } catch (err) {
     return Promise.reject(err);
   }
 }
 
 function queueService(what: string): QueueService {
-  if (!runtime) throw new DBOSExecutorNotInitializedError(what);
-  return runtime.queues;
+  const rt = current();
+  if (!rt) throw new DBOSExecutorNotInitializedError(what);
+  return rt.queues;
 }
 
 function workflowWrapper(reg: RegisteredWorkflow): AnyFunction {
@@ -109,8 +140,9 @@ function workflowWrapper(reg: RegisteredWorkflow): AnyFunction {
 
 function stepWrapper(fn: AnyFunction, name: string, stepConfig: StepConfig): AnyFunction {
   const wrapper = function (this: unknown, ...args: unknown[]): Promise<unknown> {
-    if (!runtime) return Promise.resolve().then(() => fn.apply(this, args));
-    return runStep(runtime.executor, () => fn.apply(this, args), name, stepConfig);
+    const rt = current();
+    if (!rt) return Promise.resolve().then(() => fn.apply(this, args));
+    return runStep(rt.executor, () => fn.apply(this, args), name, stepConfig);
   };
   Object.defineProperty(wrapper, 'name', { value: name });
   return wrapper;
@@ -146,8 +178,9 @@ function isClass(value: unknown): boolean {
 
 /** Runs `fn` as a checkpointed step inside a workflow (management calls are recorded, dbos-spec §3.1). */
 function asStep<T>(name: string, fn: () => Promise<T>): Promise<T> {
-  if (!runtime || !currentFrame()) return fn();
-  return runStep(runtime.executor, fn, name, {});
+  const rt = current();
+  if (!rt || !currentFrame()) return fn();
+  return runStep(rt.executor, fn, name, {});
 }
 
 export class DBOS {
@@ -166,7 +199,7 @@ export class DBOS {
   static async launch(): Promise<void> {
     if (runtime) return;
     if (launching) return launching;
-    launching = launchRuntime(config, registry, logger)
+    launching = launchRuntime(config, registry, logger, (ready) => runtimesByExecutor.set(ready.executor, ready))
       .then((launched) => {
         runtime = launched;
       })
@@ -176,10 +209,13 @@ export class DBOS {
 
   static async shutdown(options: { deregister?: boolean; workflowCompletionTimeoutMS?: number } = {}): Promise<void> {
     if (launching) await launching.catch(() => {});
-    const current = runtime;
+    const stopping = runtime;
     runtime = undefined;
-    if (current) await stopRuntime(current, options.workflowCompletionTimeoutMS ?? 0);
-    if (options.deregister) registry.clear();
+    if (stopping) await stopRuntime(stopping, options.workflowCompletionTimeoutMS ?? 0);
+    if (options.deregister) {
+      registry.clear();
+      forgetDeclaredSchedules();
+    }
   }
 
   static isInitialized(): boolean {
@@ -230,8 +266,9 @@ export class DBOS {
 
   static runStep<Return>(fn: () => Promise<Return> | Return, options: StepConfig = {}): Promise<Return> {
     const name = options.name ?? fn.name ?? 'step';
-    if (!runtime) return Promise.resolve().then(fn);
-    return runStep(runtime.executor, fn, name, options);
+    const rt = current();
+    if (!rt) return Promise.resolve().then(fn);
+    return runStep(rt.executor, fn, name, options);
   }
 
   /** `@DBOS.workflow()`: works with legacy experimentalDecorators and with standard decorators. */
@@ -351,8 +388,9 @@ export class DBOS {
   // ------------------------------------------------------------------------------------------- durable time and values
 
   static sleepms(ms: number): Promise<void> {
-    if (!runtime) return new Promise((r) => setTimeout(r, Math.max(0, ms)));
-    return durableSleep(runtime.executor, ms);
+    const rt = current();
+    if (!rt) return new Promise((r) => setTimeout(r, Math.max(0, ms)));
+    return durableSleep(rt.executor, ms);
   }
 
   static sleep(ms: number): Promise<void> {
@@ -364,13 +402,15 @@ export class DBOS {
   }
 
   static now(): Promise<number> {
-    if (!runtime) return Promise.resolve(Date.now());
-    return builtinSteps.now(runtime.executor);
+    const rt = current();
+    if (!rt) return Promise.resolve(Date.now());
+    return builtinSteps.now(rt.executor);
   }
 
   static randomUUID(): Promise<string> {
-    if (!runtime) return Promise.resolve(crypto.randomUUID());
-    return builtinSteps.randomUUID(runtime.executor);
+    const rt = current();
+    if (!rt) return Promise.resolve(crypto.randomUUID());
+    return builtinSteps.randomUUID(rt.executor);
   }
 
   // ------------------------------------------------------------------------------------------- messages, events, streams
@@ -407,12 +447,13 @@ export class DBOS {
 
   /** The values of workflow `workflowID`'s stream `key`, in order, until it is closed or the workflow is done. */
   static readStream<T>(workflowID: string, key: string, options?: ReadStreamOptions): AsyncGenerator<T, void, unknown> {
-    if (!runtime) {
+    const rt = current();
+    if (!rt) {
       return (async function* (): AsyncGenerator<T, void, unknown> {
         throw new DBOSExecutorNotInitializedError('DBOS.readStream');
       })();
     }
-    return readStream<T>(runtime.messaging, workflowID, key, options);
+    return readStream<T>(rt.messaging, workflowID, key, options);
   }
 
   /** The value at `offset` of a stream, waiting for it; DBOSStreamTimeoutError if it never comes. */
@@ -491,6 +532,116 @@ export class DBOS {
     return queueService('DBOS.listQueues').list(applicationName);
   }
 
+  // ------------------------------------------------------------------------------------------- schedules
+
+  /**
+   * `@DBOS.scheduled({ crontab, mode?, queueName? })` above `@DBOS.workflow()` (DBOS 4.x): the workflow runs at every
+   * tick as `(scheduledTime, startTime)`, once per tick however many processes run, under the ID
+   * `sched-<Class.method>-<tick ISO>`. Static methods only.
+   */
+  static scheduled(schedulerConfig: SchedulerConfig): DualMethodDecorator {
+    checkSchedulerConfig(schedulerConfig);
+    return dualMethodDecorator(
+      (method) => method.fn,
+      (method, owner) => {
+        if (typeof owner !== 'function') {
+          throw new DBOSInvalidScheduleError(`@DBOS.scheduled needs a static method; ${method.name} is an instance method`);
+        }
+        declareScheduled(method.fn, schedulerConfig);
+      },
+    );
+  }
+
+  /** The decorator-free form of `@DBOS.scheduled`: `workflow` is a registered workflow. Call it before launch. */
+  static registerScheduled<This, Return>(
+    workflow: (this: This, ...args: ScheduledArgs) => Promise<Return>,
+    schedulerConfig: SchedulerConfig,
+  ): void {
+    if (!registry.forFunction(workflow)) {
+      throw new DBOSNotRegisteredError(
+        workflow.name || 'anonymous function',
+        `${workflow.name || 'This function'} is not a registered workflow: pass the function DBOS.registerWorkflow returned`,
+      );
+    }
+    if (runtime || launching) throw new DBOSInitializationError('DBOS.registerScheduled must be called before DBOS.launch()');
+    declareScheduled(workflow, schedulerConfig);
+  }
+
+  /**
+   * Stores a schedule (DBOS 5.x): every process of the application runs `workflowFn(tick, context)` at each tick, once
+   * per tick, under the ID `sched-<scheduleName>-<tick ISO>`. Checked before anything is written.
+   */
+  static async createSchedule(definition: {
+    scheduleName: string;
+    workflowFn: ScheduledWorkflowFn;
+    schedule: string;
+    context?: unknown;
+    options?: ScheduleOptions;
+  }): Promise<void> {
+    const { rt, env } = scheduleRuntime('DBOS.createSchedule');
+    const record = await checkedScheduleRecord(rt, { ...definition, ...definition.options });
+    await asStep('DBOS.createSchedule', () => schedules.createSchedule(env, record));
+  }
+
+  /** Creates or redefines these schedules, all or nothing; the ones already there keep their status and history. */
+  static async applySchedules(definitions: ScheduleDefinition[]): Promise<void> {
+    const { rt, env } = scheduleRuntime('DBOS.applySchedules');
+    if (currentFrame()) throw new DBOSError('applySchedules cannot be called from within a workflow');
+    const records = [];
+    for (const d of definitions) records.push(await checkedScheduleRecord(rt, d));
+    await schedules.applySchedules(env, records);
+  }
+
+  /** Schedules of this application (and unclaimed ones), or of the applications named. */
+  static async listSchedules(filters: ListSchedulesFilters = {}): Promise<WorkflowSchedule[]> {
+    const { env } = scheduleRuntime('DBOS.listSchedules');
+    return asStep('DBOS.listSchedules', () => schedules.listSchedules(env, filters));
+  }
+
+  static async getSchedule(name: string): Promise<WorkflowSchedule | null> {
+    const { env } = scheduleRuntime('DBOS.getSchedule');
+    return asStep('DBOS.getSchedule', () => schedules.getSchedule(env, name));
+  }
+
+  /** Deletes a schedule; the workflows it already started are left alone. */
+  static async deleteSchedule(name: string): Promise<void> {
+    const { env } = scheduleRuntime('DBOS.deleteSchedule');
+    return asStep('DBOS.deleteSchedule', () => schedules.deleteSchedule(env, name));
+  }
+
+  /** Stops a schedule's ticks in every process until it is resumed. */
+  static async pauseSchedule(name: string): Promise<void> {
+    const { env } = scheduleRuntime('DBOS.pauseSchedule');
+    return asStep('DBOS.pauseSchedule', () => schedules.setStatus(env, name, 'PAUSED'));
+  }
+
+  static async resumeSchedule(name: string): Promise<void> {
+    const { env } = scheduleRuntime('DBOS.resumeSchedule');
+    return asStep('DBOS.resumeSchedule', () => schedules.setStatus(env, name, 'ACTIVE'));
+  }
+
+  /** Changes a schedule's definition (only the fields given; null clears cronTimezone or queueName). */
+  static async updateSchedule(name: string, updates: ScheduleUpdate): Promise<void> {
+    const { rt, env } = scheduleRuntime('DBOS.updateSchedule');
+    if (updates.queueName) await checkScheduleQueue(rt, updates.queueName);
+    await asStep('DBOS.updateSchedule', () => schedules.updateSchedule(env, name, updates));
+  }
+
+  /** Runs the schedule's workflow now, off its cron, as `(now, context)`, under `sched-<name>-trigger-<now ISO>`. */
+  static async triggerSchedule(name: string): Promise<WorkflowHandle<unknown>> {
+    const { rt, env } = scheduleRuntime('DBOS.triggerSchedule');
+    if (currentFrame()) throw new DBOSError('triggerSchedule cannot be called from within a workflow');
+    return new RuntimeWorkflowHandle(rt.executor, await schedules.triggerSchedule(env, name));
+  }
+
+  /** Enqueues the workflows of the ticks `t` with start <= t < end (a tick that already ran is not run again). */
+  static async backfillSchedule(name: string, start: Date, end: Date): Promise<WorkflowHandle<unknown>[]> {
+    const { rt, env } = scheduleRuntime('DBOS.backfillSchedule');
+    if (currentFrame()) throw new DBOSError('backfillSchedule cannot be called from within a workflow');
+    const ids = await schedules.backfillSchedule(env, name, start, end);
+    return ids.map((id) => new RuntimeWorkflowHandle(rt.executor, id));
+  }
+
   // ------------------------------------------------------------------------------------------- management
 
   static listWorkflows(input: GetWorkflowsInput = {}): Promise<WorkflowStatus[]> {
@@ -555,6 +706,51 @@ export class DBOS {
 /** Round trips issued by this process's system database so far (benchmarks and tests; not part of the public API). */
 export function systemDatabaseStats(): DriverStats | undefined {
   return runtime?.db.stats;
+}
+
+function scheduleRuntime(what: string): { rt: Runtime; env: ScheduleEnv } {
+  const rt = current();
+  if (!rt) throw new DBOSExecutorNotInitializedError(what);
+  return { rt, env: rt.scheduler.env };
+}
+
+/** A 5.x schedule of a registered workflow, on a queue this application has, under a name no in-code schedule has. */
+async function checkedScheduleRecord(
+  rt: Runtime,
+  d: { scheduleName: string; workflowFn: ScheduledWorkflowFn; schedule: string; context?: unknown } & ScheduleOptions,
+) {
+  const reg = registry.forFunction(d.workflowFn as AnyFunction);
+  if (!reg) {
+    const name = d.workflowFn?.name || 'anonymous function';
+    throw new DBOSNotRegisteredError(name, `${name} is not a registered workflow: schedule a function registered with @DBOS.workflow() or DBOS.registerWorkflow`);
+  }
+  const options: ScheduleOptions = { automaticBackfill: d.automaticBackfill, cronTimezone: d.cronTimezone, queueName: d.queueName };
+  const record = schedules.scheduleRecordOf({
+    scheduleName: d.scheduleName,
+    workflowName: reg.name,
+    workflowClassName: reg.className,
+    schedule: d.schedule,
+    context: d.context,
+    options,
+    applicationName: rt.executor.identity.applicationName,
+  });
+  if (rt.scheduler.codeScheduleNames.has(d.scheduleName)) {
+    throw new DBOSConflictingRegistrationError(`${d.scheduleName} is the name of a schedule declared with @DBOS.scheduled; choose another`);
+  }
+  if (d.queueName) await checkScheduleQueue(rt, d.queueName);
+  return record;
+}
+
+async function checkScheduleQueue(rt: Runtime, queueName: string): Promise<void> {
+  let usable: boolean;
+  try {
+    usable = await rt.queues.queueExists(queueName, undefined);
+  } catch (err) {
+    throw new DBOSInvalidScheduleError(`Scheduled workflows cannot use queue ${queueName}: ${(err as Error).message}`, { cause: err });
+  }
+  if (!usable) {
+    throw new DBOSInvalidScheduleError(`Queue ${queueName} does not exist: declare it or register it with DBOS.registerQueue first`);
+  }
 }
 
 function withNextStart<R>(options: NextStartOptions, callback: () => Promise<R>): Promise<R> {

@@ -183,6 +183,16 @@ export class DBOSStepNondeterminismError extends DBOSError {
   }
 }
 
+/**
+ * A schedule that cannot be declared: a cron expression that does not parse or never fires, an unknown time zone, or
+ * options that do not fit together. Thrown where the schedule is declared, before anything is written.
+ */
+export class DBOSInvalidScheduleError extends DBOSError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 1, options);
+  }
+}
+
 /** A value that the configured serializer cannot turn into text (functions, symbols, cycles, …). */
 export class DBOSSerializationError extends DBOSInvalidWorkflowInputError {
   constructor(what: string, detail: string, options?: { cause?: unknown }) {
@@ -230,6 +240,7 @@ for (const cls of [
   DBOSWorkflowIDInUseError,
   DBOSStepNondeterminismError,
   DBOSSerializationError,
+  DBOSInvalidScheduleError,
 ]) {
   errorClasses[cls.name] = cls as unknown as new (...args: never[]) => Error;
 }

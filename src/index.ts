@@ -1,7 +1,16 @@
 // The public surface of Transact: exports only, no logic.
 
-export { DBOS, type StartWorkflowParams, type WorkflowStarters, type RegisterWorkflowOptions } from './dbos.js';
-export { DBOSClient, type DBOSClientConfig } from './client/client.js';
+export {
+  DBOS,
+  type StartWorkflowParams,
+  type WorkflowStarters,
+  type RegisterWorkflowOptions,
+  type ScheduledWorkflowFn,
+  type ScheduleDefinition,
+} from './dbos.js';
+export { SchedulerMode, type SchedulerConfig, type ScheduledArgs } from './scheduler/declared.js';
+export type { ListSchedulesFilters, ScheduleOptions, ScheduleUpdate, WorkflowSchedule } from './scheduler/schedules.js';
+export { DBOSClient, type ClientScheduleDefinition, type DBOSClientConfig } from './client/client.js';
 export type { ClientEnqueueOptions } from './client/enqueue.js';
 export {
   WorkflowQueue,

@@ -11,9 +11,12 @@ import { Executor } from './runtime/executor.js';
 import type { Logger } from './runtime/logger.js';
 import { outcomeKey } from './runtime/outcome.js';
 import type { Registry } from './runtime/registry.js';
+import { resolveDeclaredSchedules } from './scheduler/declared.js';
+import { Scheduler } from './scheduler/scheduler.js';
 import type { SqlDriver } from './sysdb/driver.js';
 import { openSystemDatabase } from './sysdb/open.js';
 import { INTERNAL_QUEUE } from './sysdb/rows.js';
+import { SCHEDULE_CHANNEL } from './sysdb/schedules.js';
 import { getLatestApplicationVersion, registerApplicationVersion } from './sysdb/versions.js';
 import { CANCEL_CHANNEL, cancelExpiredWorkflows, cancelledAmong, OUTCOME_CHANNEL, requeuePendingWorkflows } from './sysdb/workflows.js';
 
@@ -21,14 +24,22 @@ export interface Runtime {
   executor: Executor;
   db: SqlDriver;
   queues: QueueService;
+  scheduler: Scheduler;
   sweep: NodeJS.Timeout;
   latestVersion: boolean;
   messaging: RuntimeMessagingEnv;
 }
 
 /** Opens the system database, recovers this executor's unfinished work and starts dispatching. */
-export async function launchRuntime(config: DBOSConfig, registry: Registry, logger: Logger): Promise<Runtime> {
+export async function launchRuntime(
+  config: DBOSConfig,
+  registry: Registry,
+  logger: Logger,
+  /** Called once the runtime can serve workflows, before any starts running (recovered or dequeued). */
+  onReady: (runtime: Runtime) => void,
+): Promise<Runtime> {
   const appName = applicationNameOf(config);
+  const codeSchedules = resolveDeclaredSchedules((fn) => registry.forFunction(fn)); // before anything is written
   const location = systemDatabaseLocation(config, appName);
   const executorID = executorIDOf(config);
   const applicationVersion = applicationVersionOf(config, appName, registry.all());
@@ -55,7 +66,15 @@ export async function launchRuntime(config: DBOSConfig, registry: Registry, logg
       crossProcessNotifications: listening && location.kind === 'postgres',
       configuredPollMs: config.pollingIntervalMs,
     });
-    const state: Runtime = { executor, db, queues: undefined as never, sweep: undefined as never, latestVersion: true, messaging };
+    const state: Runtime = {
+      executor,
+      db,
+      queues: undefined as never,
+      scheduler: undefined as never,
+      sweep: undefined as never,
+      latestVersion: true,
+      messaging,
+    };
     state.queues = new QueueService(executor, () => state.latestVersion, {
       listenQueues: config.listenQueues,
       executorLeaseMs: config.executorLeaseMs ?? DEFAULT_EXECUTOR_LEASE_MS,
@@ -63,11 +82,12 @@ export async function launchRuntime(config: DBOSConfig, registry: Registry, logg
     executor.enqueueListener = { workflowEnqueued: (queue) => state.queues.workflowEnqueued(queue) };
 
     if (listening) {
-      await db.listen([OUTCOME_CHANNEL, CANCEL_CHANNEL, ...QUEUE_CHANNELS, ...MESSAGING_CHANNELS], {
+      await db.listen([OUTCOME_CHANNEL, CANCEL_CHANNEL, ...QUEUE_CHANNELS, ...MESSAGING_CHANNELS, SCHEDULE_CHANNEL], {
         onNotification(channel, payload) {
           if (channel === OUTCOME_CHANNEL) executor.wakeups.wake(outcomeKey(payload));
           else if (channel === CANCEL_CHANNEL) executor.stopLocal(payload);
           else if ((QUEUE_CHANNELS as readonly string[]).includes(channel)) state.queues.onNotification(channel, payload);
+          else if (channel === SCHEDULE_CHANNEL) state.scheduler?.refreshSoon();
           else {
             const key = wakeKeyForNotification(channel, payload);
             if (key) executor.wakeups.wake(key);
@@ -76,6 +96,7 @@ export async function launchRuntime(config: DBOSConfig, registry: Registry, logg
         onReconnect() {
           executor.wakeups.wakeAll();
           state.queues.onReconnect();
+          state.scheduler?.refreshSoon();
         },
       });
     }
@@ -89,11 +110,20 @@ export async function launchRuntime(config: DBOSConfig, registry: Registry, logg
     const recovered = await requeuePendingWorkflows(db, executorID, applicationVersion, appName);
     if (recovered.length > 0) logger.info(`Recovering ${recovered.length} workflow(s) left unfinished by executor ${executorID}`);
 
+    // The scheduler reads where its schedules stand before dispatching begins, and fires once it has (below).
+    state.scheduler = new Scheduler(executor, codeSchedules, {
+      refreshIntervalMs: config.schedulerPollingIntervalMs ?? (listening && location.kind === 'postgres' ? 30_000 : 5_000),
+    });
+    await state.scheduler.prepare();
+
     void internalQueue; // declared at module load; the dispatcher always serves it
+    onReady(state);
     await state.queues.start().catch(async (err) => {
       await state.queues.stop().catch(() => {});
+      await state.scheduler.stop().catch(() => {});
       throw err;
     });
+    state.scheduler.start();
     const noticeCancellations = location.kind === 'sqlite' || config.useListenNotify === false;
     state.sweep = setInterval(() => {
       cancelExpiredWorkflows(db, appName)
@@ -118,6 +148,7 @@ export async function launchRuntime(config: DBOSConfig, registry: Registry, logg
 /** Stops dispatching and sweeps, lets local runs finish for up to `waitMs` (the rest stay PENDING), closes the database. */
 export async function stopRuntime(runtime: Runtime, waitMs: number): Promise<void> {
   clearInterval(runtime.sweep);
+  await runtime.scheduler.stop();
   await runtime.queues.stop();
   await runtime.executor.stopAll(waitMs);
   await runtime.db.close();

@@ -27,6 +27,19 @@ import type { SqlDriver } from '../sysdb/driver.js';
 import { PostgresDriver } from '../sysdb/postgres-driver.js';
 import { openSystemDatabase } from '../sysdb/open.js';
 import { getWorkflow } from '../sysdb/workflows.js';
+import * as schedules from '../scheduler/schedules.js';
+import type { ListSchedulesFilters, ScheduleEnv, ScheduleOptions, ScheduleUpdate, WorkflowSchedule } from '../scheduler/schedules.js';
+
+/** A schedule of workflow `workflowName` (DBOSClient.createSchedule, applySchedules). */
+export interface ClientScheduleDefinition {
+  scheduleName: string;
+  workflowName: string;
+  workflowClassName?: string;
+  schedule: string;
+  context?: unknown;
+  /** The owner, which runs its workflows; default: the client's applicationName; neither: every application. */
+  applicationName?: string;
+}
 
 export interface DBOSClientConfig {
   systemDatabaseUrl: string;
@@ -178,6 +191,82 @@ export class DBOSClient {
   /** The value at `offset` of a stream, waiting for it; DBOSStreamTimeoutError if it never comes. */
   readStreamOffset<T>(workflowID: string, key: string, offset: number, options?: ReadStreamOffsetOptions): Promise<T> {
     return readStreamOffset<T>(this.messaging, workflowID, key, offset, options);
+  }
+
+  // ----------------------------------------------------------------------------------------- schedules
+
+  /** Schedule operations act for the client's application (or every application when it has none). */
+  private get scheduleEnv(): ScheduleEnv {
+    const db = this.db;
+    return {
+      db,
+      applicationName: this.config.applicationName ?? null,
+      enqueue: (s) =>
+        enqueueFromClient(
+          db,
+          {
+            queueName: s.queueName,
+            workflowName: s.workflowName,
+            workflowClassName: s.workflowClassName,
+            workflowID: s.workflowID,
+            applicationName: this.config.applicationName,
+          },
+          s.args,
+          s.scheduleName,
+        ),
+    };
+  }
+
+  private scheduleRecord(d: ClientScheduleDefinition & { options?: ScheduleOptions }) {
+    if (!d.workflowName) throw new DBOSError('A schedule needs the workflowName of the workflow it runs');
+    return schedules.scheduleRecordOf({
+      ...d,
+      workflowClassName: d.workflowClassName ?? '',
+      applicationName: d.applicationName ?? this.config.applicationName ?? null,
+    });
+  }
+
+  /** Stores a schedule; the application's processes pick it up and run `workflowName(tick, context)` at each tick. */
+  async createSchedule(definition: ClientScheduleDefinition & { options?: ScheduleOptions }): Promise<void> {
+    await schedules.createSchedule(this.scheduleEnv, this.scheduleRecord(definition));
+  }
+
+  /** Creates or redefines these schedules, all or nothing. */
+  async applySchedules(definitions: (ClientScheduleDefinition & ScheduleOptions)[]): Promise<void> {
+    await schedules.applySchedules(this.scheduleEnv, definitions.map((d) => this.scheduleRecord({ ...d, options: d })));
+  }
+
+  listSchedules(filters: ListSchedulesFilters = {}): Promise<WorkflowSchedule[]> {
+    return schedules.listSchedules(this.scheduleEnv, filters);
+  }
+
+  getSchedule(name: string): Promise<WorkflowSchedule | null> {
+    return schedules.getSchedule(this.scheduleEnv, name);
+  }
+
+  deleteSchedule(name: string): Promise<void> {
+    return schedules.deleteSchedule(this.scheduleEnv, name);
+  }
+
+  pauseSchedule(name: string): Promise<void> {
+    return schedules.setStatus(this.scheduleEnv, name, 'PAUSED');
+  }
+
+  resumeSchedule(name: string): Promise<void> {
+    return schedules.setStatus(this.scheduleEnv, name, 'ACTIVE');
+  }
+
+  updateSchedule(name: string, updates: ScheduleUpdate): Promise<void> {
+    return schedules.updateSchedule(this.scheduleEnv, name, updates);
+  }
+
+  async triggerSchedule(name: string): Promise<WorkflowHandle<unknown>> {
+    return this.retrieveWorkflow(await schedules.triggerSchedule(this.scheduleEnv, name));
+  }
+
+  async backfillSchedule(name: string, start: Date, end: Date): Promise<WorkflowHandle<unknown>[]> {
+    const ids = await schedules.backfillSchedule(this.scheduleEnv, name, start, end);
+    return ids.map((id) => this.retrieveWorkflow(id));
   }
 
   async destroy(): Promise<void> {

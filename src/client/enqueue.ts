@@ -36,7 +36,13 @@ export interface ClientEnqueueOptions {
   applicationName?: string;
 }
 
-export async function enqueueFromClient(db: SqlDriver, options: ClientEnqueueOptions, args: unknown[]): Promise<string> {
+export async function enqueueFromClient(
+  db: SqlDriver,
+  options: ClientEnqueueOptions,
+  args: unknown[],
+  /** The schedule firing it (scheduled workflows only). */
+  scheduleName?: string,
+): Promise<string> {
   if (!options.queueName || !options.workflowName) throw new DBOSError('enqueue needs a queueName and a workflowName');
   const priority = options.priority ?? 0;
   if (!(Number.isInteger(priority) && priority >= 0 && priority <= 2147483647)) throw new DBOSInvalidQueuePriorityError(priority);
@@ -72,6 +78,7 @@ export async function enqueueFromClient(db: SqlDriver, options: ClientEnqueueOpt
     authenticatedRoles: options.authenticatedRoles ? JSON.stringify(options.authenticatedRoles) : null,
     assumedRole: null,
     attributes: options.attributes ? JSON.stringify(options.attributes) : null,
+    scheduleName: scheduleName ?? null,
     inputs: inputs.text,
   });
   if (!result.created) {

@@ -42,6 +42,11 @@ export interface DBOSConfig {
    * its locks (a paused process cannot hold a queue's claim lock forever). 0 or less leaves the server's setting.
    */
   systemDatabaseIdleTransactionTimeoutMs?: number;
+  /**
+   * How often each process re-reads the schedules table (ms) after its first minute, when every second; a schedule
+   * changed through this library is also announced at once (PostgreSQL). Default 30000 (5000 on SQLite).
+   */
+  schedulerPollingIntervalMs?: number;
   /** Accepted for compatibility; the DBOS admin server is not part of Transact. */
   adminPort?: number;
   runAdminServer?: boolean;

@@ -6,6 +6,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { DBOSWorkflowCancelledError } from '../errors.js';
 import type { SerializationFormat } from '../serialization/index.js';
 import type { StepRow } from '../sysdb/rows.js';
+import type { Executor } from './executor.js';
 
 /** Why a run must stop at its next durable operation. */
 export type StopReason = 'cancelled' | 'shutdown';
@@ -80,6 +81,8 @@ export interface StepFrame {
 
 export interface ExecutionFrame {
   workflow: WorkflowContext;
+  /** The engine running this workflow: durable operations inside it go to this engine, whatever the facade holds. */
+  executor: Executor;
   /** Set while a step's function runs; calls to steps inside it are plain calls. */
   step?: StepFrame;
 }

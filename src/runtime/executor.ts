@@ -58,6 +58,10 @@ export interface StartOptions {
   authenticatedUser?: string;
   authenticatedRoles?: string[];
   attributes?: Record<string, unknown>;
+  /** Recorded in `schedule_name`: the schedule that started this workflow. */
+  scheduleName?: string;
+  /** Overrides this process's version; null leaves the row for the latest version to run (as a client enqueue does). */
+  applicationVersion?: string | null;
 }
 
 /** How a local run ended: with an outcome this run recorded, or "parked" (someone else decides the outcome). */
@@ -169,7 +173,7 @@ export class Executor {
       configName: null,
       queueName: queueName ?? null,
       executorID: this.identity.executorID,
-      applicationVersion: this.identity.applicationVersion,
+      applicationVersion: options.applicationVersion !== undefined ? options.applicationVersion : this.identity.applicationVersion,
       applicationID: this.identity.applicationID,
       applicationName: this.identity.applicationName,
       ownerXid,
@@ -186,6 +190,7 @@ export class Executor {
       authenticatedRoles: options.authenticatedRoles ? JSON.stringify(options.authenticatedRoles) : null,
       assumedRole: null,
       attributes: options.attributes ? JSON.stringify(options.attributes) : null,
+      scheduleName: options.scheduleName ?? null,
       inputs: inputs.text,
     };
     const result = await insertWorkflow(
@@ -301,7 +306,7 @@ export class Executor {
       let value: unknown;
       let failure: { error: unknown } | undefined;
       try {
-        value = await executionStorage.run({ workflow: ctx }, () => reg.fn.apply(reg.thisArg, args));
+        value = await executionStorage.run({ workflow: ctx, executor: this }, () => reg.fn.apply(reg.thisArg, args));
       } catch (error) {
         failure = { error };
       }

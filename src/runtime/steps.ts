@@ -105,7 +105,7 @@ async function executeStep<T>(
     let outcome: { value: T } | { error: unknown };
     try {
       const attemptRun = executionStorage.run(
-        { workflow: ctx, step: { functionID, name, currentAttempt: attempt, maxAttempts } },
+        { workflow: ctx, executor, step: { functionID, name, currentAttempt: attempt, maxAttempts } },
         async () => fn(),
       );
       const value = config.timeoutMS === undefined ? await attemptRun : await withTimeout(attemptRun, name, config.timeoutMS);

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, beforeEach, it } from 'node:test';
 import { DBOS, DBOSClient } from '../../src/index.js';
 import { describeEachBackend, dropFreshDatabases } from '../support/backends.js';
-import { engineOn } from '../support/launch.js';
+import { engineOn, launchOn } from '../support/launch.js';
+import { latch, waitUntil } from '../support/wait.js';
 
 const calls = new Map<string, number>();
 const bump = (key: string) => calls.set(key, (calls.get(key) ?? 0) + 1);
@@ -66,5 +67,32 @@ describeEachBackend('workflows and steps', (kind) => {
     } finally {
       await client.destroy();
     }
+  });
+});
+
+let drainGate = latch();
+const drained = DBOS.registerWorkflow(
+  async () => {
+    const before = await Shop.reserve('before');
+    await drainGate.promise;
+    return [before, await Shop.reserve('after')];
+  },
+  { name: 'drained' },
+);
+
+describeEachBackend('shutdown with a completion timeout', (kind) => {
+  const databaseUrl = engineOn(kind, 'drain');
+
+  it('lets running workflows finish, still checkpointing their steps', async () => {
+    drainGate = latch();
+    const handle = await DBOS.startWorkflow(drained, { workflowID: `drained-${kind}` })();
+    await waitUntil(async () => (await DBOS.listWorkflowSteps(handle.workflowID))?.length === 1);
+    const stopping = DBOS.shutdown({ workflowCompletionTimeoutMS: 10_000 });
+    drainGate.release(); // the workflow goes on while the facade is already shutting down
+    await stopping;
+    await launchOn(databaseUrl());
+    assert.deepEqual(await DBOS.retrieveWorkflow(handle.workflowID).getResult(), ['reserved before', 'reserved after']);
+    const steps = await DBOS.listWorkflowSteps(handle.workflowID);
+    assert.deepEqual(steps?.map((s) => s.output), ['reserved before', 'reserved after'], 'the step after the shutdown began was checkpointed');
   });
 });
