@@ -154,11 +154,6 @@ export class DBOSStreamTimeoutError extends DBOSError {
   }
 }
 
-/** A stream read timed out (or the stream ended first), also when the error was revived from a checkpoint. */
-export function isStreamTimeoutError(e: unknown): boolean {
-  return e instanceof DBOSStreamTimeoutError || (e as { dbosErrorCode?: unknown })?.dbosErrorCode === 33;
-}
-
 export class DBOSStreamNondeterminismError extends DBOSError {
   constructor(message: string) {
     super(message, 34);

@@ -351,11 +351,4 @@ export function onQueueDeclared(listener: (queue: WorkflowQueue) => void): () =>
   return () => declarationListeners.delete(listener);
 }
 
-/** For tests that re-declare queues between launches. */
-export function forgetQueues(): void {
-  const internal = declared.get(INTERNAL_QUEUE);
-  declared.clear();
-  if (internal) declared.set(INTERNAL_QUEUE, internal);
-}
-
 export const internalQueue = new WorkflowQueue(INTERNAL_QUEUE);
