@@ -12,6 +12,7 @@ export { SchedulerMode, type SchedulerConfig, type ScheduledArgs } from './sched
 export type { ListSchedulesFilters, ScheduleOptions, ScheduleUpdate, WorkflowSchedule } from './scheduler/schedules.js';
 export { DBOSClient, type ClientScheduleDefinition, type DBOSClientConfig } from './client/client.js';
 export type { ClientEnqueueOptions } from './client/enqueue.js';
+export { startAdminServer, type AdminServer } from './admin/server.js';
 export {
   WorkflowQueue,
   type QueueConflictResolution,

@@ -6,6 +6,7 @@
 //   transact workflow cancel <id>       transact workflow resume <id>
 //   transact workflow fork <id> --step N [--new-id ID]
 //   transact queue list                 (workflows waiting in or running from queues)
+//   transact dashboard [--port 3001]    (a web page over the same operations; Ctrl-C stops it)
 //
 // The database: --db <url>, else DBOS_SYSTEM_DATABASE_URL, else the embedded default for --app <name>
 // (sqlite:.transact/<name>.sqlite). Add --json for machine-readable output.
@@ -13,6 +14,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { startAdminServer } from '../admin/server.js';
 import { DBOSClient } from '../client/client.js';
 import type { WorkflowStatus } from '../runtime/workflow-status.js';
 import { formatSteps, formatWorkflows, formatWorkflow } from './format.js';
@@ -20,7 +22,8 @@ import { formatSteps, formatWorkflows, formatWorkflow } from './format.js';
 const USAGE = `usage: transact <workflow|queue> <command> [args] [--db URL | --app NAME] [--json]
   workflow list [--status S] [--name N] [--queue Q] [--limit N] [--desc]
   workflow get <id> | steps <id> | cancel <id> | resume <id> | fork <id> --step N [--new-id ID]
-  queue list`;
+  queue list
+  dashboard [--port N]`;
 
 /** A mistake in how the command was called (exit code 2), as opposed to a failure while running it. */
 export class UsageError extends Error {}
@@ -49,10 +52,12 @@ export async function main(argv: string[], out: (line: string) => void = console
       desc: { type: 'boolean', default: false },
       step: { type: 'string' },
       'new-id': { type: 'string' },
+      port: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   const [area, command, id] = positionals;
+  if (area === 'dashboard' && !values.help) return dashboard(databaseUrl(values.db, values.app), Number(values.port ?? 3001), out);
   if (values.help || !area || !command) {
     out(USAGE);
     return values.help ? 0 : 2;
@@ -103,4 +108,18 @@ export async function main(argv: string[], out: (line: string) => void = console
   } finally {
     await client.destroy();
   }
+}
+
+/** Serves the dashboard until the process is interrupted. */
+async function dashboard(url: string, port: number, out: (line: string) => void): Promise<number> {
+  const client = await DBOSClient.create({ systemDatabaseUrl: url });
+  const server = await startAdminServer(client, { port });
+  out(`Transact dashboard at ${server.url} (Ctrl-C to stop)`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await server.close();
+  await client.destroy();
+  return 0;
 }
