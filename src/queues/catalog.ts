@@ -32,6 +32,12 @@ export class QueueCatalog {
   /** Stored queues of this application (and unclaimed ones), one object per name for the life of the process. */
   private readonly stored = new Map<string, WorkflowQueue>();
   private readonly backing: QueueBacking;
+  /**
+   * When this process last registered or deleted each name (a counter, not a clock): a refresh whose read began
+   * before such a change must not undo it with what it read (a deleted queue coming back, a new one disappearing).
+   */
+  private readonly changedAt = new Map<string, number>();
+  private changes = 0;
 
   constructor(
     private readonly db: SqlDriver,
@@ -63,16 +69,19 @@ export class QueueCatalog {
 
   /** Re-reads the rows; returns the queues that appeared and the names that disappeared. */
   async refresh(): Promise<CatalogChanges> {
+    const readFrom = this.changes;
     const records = await listQueueRecords(this.db, [this.applicationName]);
+    const changedSinceRead = (name: string) => (this.changedAt.get(name) ?? -1) >= readFrom;
     const added: WorkflowQueue[] = [];
     const seen = new Set<string>();
     for (const record of records) {
       seen.add(record.name);
+      if (changedSinceRead(record.name)) continue;
       const isNew = !this.stored.has(record.name);
       const queue = this.adopt(record);
       if (isNew) added.push(queue);
     }
-    const removed = [...this.stored.keys()].filter((name) => !seen.has(name));
+    const removed = [...this.stored.keys()].filter((name) => !seen.has(name) && !changedSinceRead(name));
     for (const name of removed) this.stored.delete(name);
     return { added, removed };
   }
@@ -110,6 +119,7 @@ export class QueueCatalog {
     if (outcome.kind === 'owned-elsewhere') {
       throw new DBOSInitializationError(`Queue ${name} is registered by application ${outcome.owner}; choose another name`);
     }
+    this.changedAt.set(name, this.changes++);
     return this.adopt(outcome.record);
   }
 
@@ -127,6 +137,7 @@ export class QueueCatalog {
 
   async delete(name: string): Promise<void> {
     await deleteQueueRecord(this.db, name);
+    this.changedAt.set(name, this.changes++);
     this.stored.delete(name);
   }
 }
