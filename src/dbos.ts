@@ -43,6 +43,7 @@ import { Registry, type AnyFunction, type RegisteredWorkflow, type StepConfig, t
 import { builtinSteps, durableSleep, runStep } from './runtime/steps.js';
 import type { WorkflowStatus } from './runtime/workflow-status.js';
 import type { DriverStats } from './sysdb/driver.js';
+import type { Span } from './tracing/tracing.js';
 import { launchRuntime, stopRuntime, type Runtime } from './launch.js';
 import { checkSchedulerConfig, declareScheduled, forgetDeclaredSchedules, type ScheduledArgs, type SchedulerConfig } from './scheduler/declared.js';
 import * as schedules from './scheduler/schedules.js';
@@ -474,6 +475,12 @@ export class DBOS {
   static get stepStatus(): { stepID: number; currentAttempt: number; maxAttempts: number } | undefined {
     const step = currentFrame()?.step;
     return step ? { stepID: step.functionID, currentAttempt: step.currentAttempt, maxAttempts: step.maxAttempts } : undefined;
+  }
+
+  /** The tracing span of the current step or workflow (when tracing is on). */
+  static get span(): Span | undefined {
+    const frame = currentFrame();
+    return frame?.step?.span ?? frame?.workflow.span;
   }
 
   static get authenticatedUser(): string {

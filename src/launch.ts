@@ -8,6 +8,7 @@ import { QUEUE_CHANNELS, QueueService } from './queues/service.js';
 import { internalQueue } from './queues/workflow-queue.js';
 import { applicationNameOf, applicationVersionOf, executorIDOf, systemDatabaseLocation, type DBOSConfig } from './runtime/config.js';
 import { Executor } from './runtime/executor.js';
+import { loadTracing } from './tracing/tracing.js';
 import type { Logger } from './runtime/logger.js';
 import { outcomeKey } from './runtime/outcome.js';
 import type { Registry } from './runtime/registry.js';
@@ -60,6 +61,10 @@ export async function launchRuntime(
       logger,
       pollIntervalMs,
       (name, partitionKey) => state.queues.queueExists(name, partitionKey),
+    );
+    executor.tracing = await loadTracing(
+      { enabled: config.tracingEnabled ?? config.enableOTLP ?? false, format: config.otelAttributeFormat },
+      logger,
     );
     const listening = config.useListenNotify !== false;
     const messaging = runtimeMessagingEnv(executor, {

@@ -47,6 +47,12 @@ export interface DBOSConfig {
    * changed through this library is also announced at once (PostgreSQL). Default 30000 (5000 on SQLite).
    */
   schedulerPollingIntervalMs?: number;
+  /** One OpenTelemetry span per workflow and step (needs `@opentelemetry/api` and a tracer provider of the app's). */
+  tracingEnabled?: boolean;
+  /** DBOS's name for turning tracing on along with its OTLP export; Transact leaves the exporter to the app. */
+  enableOTLP?: boolean;
+  /** Span attribute names: DBOS's legacy ones (`operationUUID`, …, default) or `dbos.*` semantic conventions. */
+  otelAttributeFormat?: 'legacy' | 'semconv';
   /** Accepted for compatibility; the DBOS admin server is not part of Transact. */
   adminPort?: number;
   runAdminServer?: boolean;

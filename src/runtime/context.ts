@@ -6,6 +6,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { DBOSWorkflowCancelledError } from '../errors.js';
 import type { SerializationFormat } from '../serialization/index.js';
 import type { StepRow } from '../sysdb/rows.js';
+import type { Span } from '../tracing/tracing.js';
 import type { Executor } from './executor.js';
 
 /** Why a run must stop at its next durable operation. */
@@ -16,6 +17,8 @@ export class WorkflowContext {
   private nextID = 0;
   private readonly abort = new AbortController();
   private stopReason?: StopReason;
+  /** The run's tracing span, when tracing is on; its steps' spans are its children. */
+  span?: Span;
   /** The workflow's format (from its row): the default for the messages, events and stream values it writes. */
   serializationFormat: SerializationFormat = 'native';
 
@@ -74,6 +77,7 @@ export class WorkflowContext {
 
 export interface StepFrame {
   functionID: number;
+  span?: Span;
   name: string;
   currentAttempt: number;
   maxAttempts: number;

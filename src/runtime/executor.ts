@@ -33,6 +33,7 @@ import {
   type NewWorkflow,
 } from '../sysdb/workflows.js';
 import { callAt, currentFrame, executionStorage, nextStartStorage, WorkflowContext } from './context.js';
+import type { SpanIdentity, Tracing } from '../tracing/tracing.js';
 import type { Logger } from './logger.js';
 import { awaitOutcome, outcomeKey, settleOutcome } from './outcome.js';
 import { describe, type RegisteredWorkflow, type Registry } from './registry.js';
@@ -81,6 +82,8 @@ export class Executor {
   readonly wakeups = new Wakeups();
   private readonly localRuns = new Map<string, LocalRun>();
   enqueueListener?: EnqueueListener;
+  /** Spans for workflows and steps, when tracing is on. */
+  tracing?: Tracing;
   shuttingDown = false;
 
   constructor(
@@ -300,11 +303,12 @@ export class Executor {
   private async execute(reg: RegisteredWorkflow, ctx: WorkflowContext, args: unknown[], format: SerializationFormat): Promise<RunOutcome> {
     const disarm = this.armDeadline(ctx);
     let outcome: RunOutcome = { status: 'PARKED' };
+    let failure: { error: unknown } | undefined;
+    ctx.span = this.tracing?.startWorkflow(this.spanIdentity(ctx));
     try {
       // Start the body on the next tick so the caller has the handle (and the run is in localRuns) first.
       await Promise.resolve();
       let value: unknown;
-      let failure: { error: unknown } | undefined;
       try {
         value = await executionStorage.run({ workflow: ctx, executor: this }, () => reg.fn.apply(reg.thisArg, args));
       } catch (error) {
@@ -335,10 +339,25 @@ export class Executor {
       return outcome;
     } finally {
       disarm?.();
+      if (ctx.span) this.tracing!.end(ctx.span, failure?.error);
       // A workflow taken back to its queue may be claimed again by this process while the old run ends.
       if (this.localRuns.get(ctx.workflowID)?.context === ctx) this.localRuns.delete(ctx.workflowID);
       this.wakeups.wake(outcomeKey(ctx.workflowID));
     }
+  }
+
+  /** Who a span is about: the run and this process. */
+  spanIdentity(ctx: WorkflowContext): SpanIdentity {
+    return {
+      workflowID: ctx.workflowID,
+      workflowName: ctx.workflowName,
+      applicationVersion: this.identity.applicationVersion,
+      executorID: this.identity.executorID,
+      applicationID: this.identity.applicationID,
+      authenticatedUser: ctx.authenticatedUser,
+      authenticatedRoles: ctx.authenticatedRoles,
+      assumedRole: ctx.assumedRole,
+    };
   }
 
   /** A timer at the deadline cancels the workflow in the database, then stops the run (the sweep is the backstop). */

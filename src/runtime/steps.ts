@@ -15,6 +15,7 @@ import type { StepRow } from '../sysdb/rows.js';
 import { recordStep } from '../sysdb/steps.js';
 import { currentFrame, executionStorage, sleepUnlessStopped, type WorkflowContext } from './context.js';
 import type { Executor } from './executor.js';
+import type { Span } from '../tracing/tracing.js';
 import type { StepConfig } from './registry.js';
 
 const MAX_RETRY_INTERVAL_SECONDS = 3600;
@@ -97,6 +98,28 @@ async function executeStep<T>(
   const recorded = recordedStepNamed(ctx, functionID, name);
   if (recorded) return replayRecorded<T>(recorded);
 
+  const span = ctx.span && executor.tracing?.startStep(ctx.span, executor.spanIdentity(ctx), name, functionID);
+  if (!span) return runAttempts(executor, ctx, functionID, fn, name, config);
+  try {
+    const value = await runAttempts(executor, ctx, functionID, fn, name, config, span);
+    executor.tracing!.end(span);
+    return value;
+  } catch (error) {
+    executor.tracing!.end(span, error);
+    throw error;
+  }
+}
+
+/** Runs the step's attempts (with retries as configured) and checkpoints its outcome. */
+async function runAttempts<T>(
+  executor: Executor,
+  ctx: WorkflowContext,
+  functionID: number,
+  fn: () => Promise<T> | T,
+  name: string,
+  config: StepConfig,
+  span?: Span,
+): Promise<T> {
   const startedAtEpochMs = Date.now();
   const maxAttempts = config.retriesAllowed ? Math.max(1, config.maxAttempts ?? 3) : 1;
   const errors: Error[] = [];
@@ -105,7 +128,7 @@ async function executeStep<T>(
     let outcome: { value: T } | { error: unknown };
     try {
       const attemptRun = executionStorage.run(
-        { workflow: ctx, executor, step: { functionID, name, currentAttempt: attempt, maxAttempts } },
+        { workflow: ctx, executor, step: { functionID, name, currentAttempt: attempt, maxAttempts, span } },
         async () => fn(),
       );
       const value = config.timeoutMS === undefined ? await attemptRun : await withTimeout(attemptRun, name, config.timeoutMS);
