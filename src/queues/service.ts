@@ -2,6 +2,7 @@
 // queues (code and database), the dispatcher with a lane per served queue, the DELAYED -> ENQUEUED loop, and the
 // heartbeat that takes over dead executors.
 
+import { CoalescedTask } from '../runtime/coalesced.js';
 import type { Executor } from '../runtime/executor.js';
 import { QUEUE_SLOT_CHANNEL } from '../sysdb/queues.js';
 import { INTERNAL_QUEUE } from '../sysdb/rows.js';
@@ -34,8 +35,10 @@ export class QueueService {
   private readonly announcer: WorkAnnouncer;
   private readonly listen?: ReadonlySet<string>;
   private refreshTimer?: NodeJS.Timeout;
-  private refreshing?: Promise<void>;
-  private refreshAgain = false;
+  private readonly refresher = new CoalescedTask(
+    () => this.refresh(),
+    (err) => this.executor.logger.debug('Could not read the queues table:', err),
+  );
   private unsubscribe?: () => void;
   private stopped = false;
 
@@ -83,22 +86,8 @@ export class QueueService {
     }
   }
 
-  /** Coalesces refresh requests: at most one in flight, and one more after it if asked meanwhile. */
   private requestRefresh(): void {
-    if (this.stopped) return;
-    if (this.refreshing) {
-      this.refreshAgain = true;
-      return;
-    }
-    this.refreshing = this.refresh()
-      .catch((err) => this.executor.logger.debug('Could not read the queues table:', err))
-      .finally(() => {
-        this.refreshing = undefined;
-        if (this.refreshAgain) {
-          this.refreshAgain = false;
-          this.requestRefresh();
-        }
-      });
+    if (!this.stopped) this.refresher.request();
   }
 
   /** Work was enqueued by this process (committed): this process claims at once, and the others are told. */
@@ -170,7 +159,7 @@ export class QueueService {
     this.stopped = true;
     clearInterval(this.refreshTimer);
     this.unsubscribe?.();
-    await this.refreshing;
+    await this.refresher.idle();
     await Promise.all([this.dispatcher.stop(), this.delayed.stop(), this.heartbeat.stop(true), this.announcer.drain()]);
   }
 }

@@ -4,6 +4,7 @@
 // first insert creates the workflow and the others attach to it: one workflow per tick, whoever fires it.
 
 import { DBOSError } from '../errors.js';
+import { CoalescedTask } from '../runtime/coalesced.js';
 import type { Executor } from '../runtime/executor.js';
 import { executionStorage, nextStartStorage } from '../runtime/context.js';
 import type { RegisteredWorkflow } from '../runtime/registry.js';
@@ -74,8 +75,10 @@ export class Scheduler {
   private readonly startedAt = Date.now();
   private readonly enqueue: ScheduledEnqueuer;
   private refreshTimer?: NodeJS.Timeout;
-  private refreshing?: Promise<void>;
-  private refreshAgain = false;
+  private readonly refresher = new CoalescedTask(
+    () => this.refresh(),
+    (err) => this.executor.logger.warn('Could not read the schedules table:', err),
+  );
   /** Loops are made by prepare() and run from start(), once the queues are being served. */
   private running = false;
   private stopped = false;
@@ -107,7 +110,7 @@ export class Scheduler {
   async prepare(): Promise<void> {
     for (const schedule of this.codeSchedules) this.codeLoops.push(await this.codeLoop(schedule));
     this.refreshSoon();
-    await this.refreshing;
+    await this.refresher.idle();
   }
 
   /** Starts firing ticks, and re-reading the table. */
@@ -155,20 +158,7 @@ export class Scheduler {
 
   /** Re-read the table soon (coalesced): a schedule was created, changed or deleted, here or elsewhere. */
   refreshSoon(): void {
-    if (this.stopped) return;
-    if (this.refreshing) {
-      this.refreshAgain = true;
-      return;
-    }
-    this.refreshing = this.refresh()
-      .catch((err) => this.executor.logger.warn('Could not read the schedules table:', err))
-      .finally(() => {
-        this.refreshing = undefined;
-        if (this.refreshAgain) {
-          this.refreshAgain = false;
-          this.refreshSoon();
-        }
-      });
+    if (!this.stopped) this.refresher.request();
   }
 
   private armRefresh(): void {
@@ -240,7 +230,7 @@ export class Scheduler {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.refreshTimer);
-    await this.refreshing;
+    await this.refresher.idle();
     const loops = [...this.codeLoops, ...[...this.tableLoops.values()].flatMap((e) => (e.loop ? [e.loop] : []))];
     this.tableLoops.clear();
     await Promise.all(loops.map((l) => l.stop()));
