@@ -1,12 +1,11 @@
 // recv across crashes, with real processes: a worker waiting for a message is SIGKILLed and another one takes over.
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
 import { DBOSClient } from '../../src/index.js';
-import { describeEachBackend, dropFreshDatabases, freshDatabase } from '../support/backends.js';
+import { describeEachBackend, dropFreshDatabases, freshDatabase, scratchDir } from '../support/backends.js';
 import { startWorker } from '../support/child.js';
 import { queryRows } from '../support/rows.js';
 import { waitUntil } from '../support/wait.js';
@@ -14,7 +13,7 @@ import { waitUntil } from '../support/wait.js';
 const workerScript = new URL('./fixtures/recv-worker.ts', import.meta.url);
 
 function sideEffectFile(): string {
-  return join(mkdtempSync(join(tmpdir(), 'transact-recv-')), 'effects.log');
+  return join(scratchDir('recv'), 'effects.log');
 }
 
 function linesOf(file: string): string[] {

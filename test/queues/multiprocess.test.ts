@@ -3,12 +3,11 @@
 // a worker paused (SIGSTOP) past its lease records nothing for the workflows taken over meanwhile.
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, it } from 'node:test';
 import { DBOS } from '../../src/index.js';
-import { describeEachBackend, dropFreshDatabases, freshDatabase } from '../support/backends.js';
+import { describeEachBackend, dropFreshDatabases, freshDatabase, scratchDir } from '../support/backends.js';
 import { startWorker, type Worker } from '../support/child.js';
 import { launchOn } from '../support/launch.js';
 import { maxOverlap } from '../support/overlap.js';
@@ -62,7 +61,7 @@ describeEachBackend(
   () => {
     it('holds a global concurrency limit across three processes, and wakes an idle worker by NOTIFY', async () => {
       const url = freshDatabase('postgres', 'mp_global');
-      const dir = mkdtempSync(join(tmpdir(), 'transact-mp-'));
+      const dir = scratchDir('mp');
       // This process only enqueues: it serves no queue of the application.
       await launchOn(url, { listenQueues: [], executorID: 'enqueuer' });
       const names = ['w1', 'w2', 'w3'];
@@ -96,7 +95,7 @@ describeEachBackend(
       const LEASE_MS = 2000;
       const TOTAL = 3000;
       const url = freshDatabase('postgres', 'mp_drain');
-      const dir = mkdtempSync(join(tmpdir(), 'transact-mp-'));
+      const dir = scratchDir('mp');
       await launchOn(url, { listenQueues: [], executorID: 'enqueuer', executorLeaseMs: LEASE_MS });
       const [, , victim] = spawnWorkers(url, dir, ['w1', 'w2', 'w3'], { LEASE_MS: String(LEASE_MS) });
       await Promise.all(workers.map((w) => w.waitForLine('ready')));
@@ -155,7 +154,7 @@ describeEachBackend(
     it('records nothing from a worker paused past its lease, whose workflows were taken over', async () => {
       const LEASE_MS = 1500;
       const url = freshDatabase('postgres', 'mp_pause');
-      const dir = mkdtempSync(join(tmpdir(), 'transact-mp-'));
+      const dir = scratchDir('mp');
       const release = join(dir, 'release');
       const env = { LEASE_MS: String(LEASE_MS), BLOCK_WORKER: 'a', RELEASE_FILE: release };
       await launchOn(url, { listenQueues: [], executorID: 'enqueuer', executorLeaseMs: LEASE_MS });

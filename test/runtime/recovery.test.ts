@@ -1,19 +1,18 @@
 // Crash behaviour with real processes: a worker is SIGKILLed mid-workflow and another process finishes the work.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
 import { DBOSClient } from '../../src/index.js';
-import { describeEachBackend, dropFreshDatabases, freshDatabase } from '../support/backends.js';
+import { describeEachBackend, dropFreshDatabases, freshDatabase, scratchDir } from '../support/backends.js';
 import { startWorker } from '../support/child.js';
 import { waitUntil } from '../support/wait.js';
 
 const workerScript = new URL('./fixtures/worker.ts', import.meta.url);
 
 function sideEffectFile(): string {
-  return join(mkdtempSync(join(tmpdir(), 'transact-effects-')), 'effects.log');
+  return join(scratchDir('effects'), 'effects.log');
 }
 
 /** Which step numbers ran, in order, from the side-effect log. */

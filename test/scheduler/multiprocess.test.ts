@@ -3,12 +3,11 @@
 // the others go on firing without a gap.
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, it } from 'node:test';
 import { DBOSClient } from '../../src/index.js';
-import { describeEachBackend, dropFreshDatabases, freshDatabase } from '../support/backends.js';
+import { describeEachBackend, dropFreshDatabases, freshDatabase, scratchDir } from '../support/backends.js';
 import { startWorker, type Worker } from '../support/child.js';
 import { queryRows } from '../support/rows.js';
 import { waitUntil } from '../support/wait.js';
@@ -48,7 +47,7 @@ function ticksOf(runs: Map<string, string[]>, scheduleName: string): number[] {
 describeEachBackend('one schedule, two processes', (kind) => {
   it('creates and runs one workflow per tick, and keeps ticking without a gap when a process is killed', async () => {
     const url = freshDatabase(kind, 'sched_mp');
-    const dir = mkdtempSync(join(tmpdir(), 'transact-sched-'));
+    const dir = scratchDir('sched');
     const env = { TEST_DB_URL: url, EFFECTS_DIR: dir, LEASE_MS: String(LEASE_MS) };
     const [w1, w2] = ['w1', 'w2'].map((name) => startWorker(workerScript, { ...env, WORKER: name }));
     workers.push(w1!, w2!);

@@ -43,6 +43,13 @@ export function freshDatabase(kind: BackendKind, tag = 't'): string {
 }
 
 const createdDirs: string[] = [];
+
+/** A temporary folder of this test file's own (side-effect logs and the like), removed by dropFreshDatabases. */
+export function scratchDir(tag: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `transact-${tag}-`));
+  createdDirs.push(dir);
+  return dir;
+}
 const createdDatabases: string[] = [];
 
 /** Drops what `freshDatabase` made in this process. */
