@@ -32,6 +32,11 @@ new WorkflowQueue('legacy-partitioned', { partitionQueue: true, concurrency: 2 }
 new WorkflowQueue('partition-workers', { workerConcurrency: 3, partitionWorkerConcurrency: 1 });
 new WorkflowQueue('partition-rate', { partitionRateLimit: { limitPerPeriod: 2, periodSec: 1 } });
 
+/** Items for each partition key, interleaved (a0, b0, a1, b1, ...) so every partition has work waiting from the start. */
+function perPartition(keys: string[], count: number, ms: number): { label: string; key: string; ms: number }[] {
+  return Array.from({ length: count }, (_, i) => keys.map((key) => ({ label: `${key}${i}`, key, ms }))).flat();
+}
+
 async function runAll(queueName: string, items: { label: string; key?: string; ms: number }[]): Promise<string[]> {
   const handles = [];
   for (const item of items) {
@@ -54,13 +59,13 @@ describeEachBackend('queue limits', (kind) => {
 
   it('never runs more than workerConcurrency (5) at once in a process', async () => {
     const labels = Array.from({ length: 25 }, (_, i) => `w${i}`);
-    assert.deepEqual(await runAll('worker5', labels.map((label) => ({ label, ms: 40 }))), labels);
+    assert.deepEqual(await runAll('worker5', labels.map((label) => ({ label, ms: 100 }))), labels);
     assert.equal(tracker.max(), 5);
   });
 
   it('never runs more than globalConcurrency (3) at once', async () => {
     const labels = Array.from({ length: 15 }, (_, i) => `g${i}`);
-    assert.deepEqual(await runAll('global3', labels.map((label) => ({ label, ms: 40 }))), labels);
+    assert.deepEqual(await runAll('global3', labels.map((label) => ({ label, ms: 100 }))), labels);
     assert.equal(tracker.max(), 3);
   });
 
@@ -78,28 +83,28 @@ describeEachBackend('queue limits', (kind) => {
   });
 
   it('runs each partition within its own limit (partitionConcurrency 1), partitions side by side', async () => {
-    const items = ['a', 'b', 'c'].flatMap((key) => Array.from({ length: 4 }, (_, i) => ({ label: `${key}${i}`, key, ms: 40 })));
+    const items = perPartition(['a', 'b', 'c'], 4, 100);
     await runAll('partitioned', items);
     for (const key of ['a', 'b', 'c']) assert.equal(tracker.max(key), 1, `partition ${key}`);
     assert.ok(tracker.max() >= 2, `partitions ran side by side (at most ${tracker.max()} at once)`);
   });
 
   it('applies the limits of a 4.x partitionQueue to each partition', async () => {
-    const items = ['x', 'y'].flatMap((key) => Array.from({ length: 6 }, (_, i) => ({ label: `${key}${i}`, key, ms: 40 })));
+    const items = perPartition(['x', 'y'], 6, 100);
     await runAll('legacy-partitioned', items);
     for (const key of ['x', 'y']) assert.equal(tracker.max(key), 2, `partition ${key}`);
     assert.equal(tracker.max(), 4);
   });
 
   it('applies partitionWorkerConcurrency per partition inside the worker limit', async () => {
-    const items = ['p', 'q', 'r', 's'].flatMap((key) => Array.from({ length: 3 }, (_, i) => ({ label: `${key}${i}`, key, ms: 40 })));
+    const items = perPartition(['p', 'q', 'r', 's'], 3, 100);
     await runAll('partition-workers', items);
     for (const key of ['p', 'q', 'r', 's']) assert.equal(tracker.max(key), 1, `partition ${key}`);
     assert.equal(tracker.max(), 3);
   });
 
   it('applies a partition rate limit to each partition separately', async () => {
-    const items = ['m', 'n'].flatMap((key) => Array.from({ length: 4 }, (_, i) => ({ label: `${key}${i}`, key, ms: 1 })));
+    const items = perPartition(['m', 'n'], 4, 1);
     await runAll('partition-rate', items);
     const rows = await queryRows(
       url,

@@ -53,7 +53,7 @@ describeEachBackend('registered queues', (kind) => {
 
     tracker.reset();
     const handles = [];
-    for (let i = 0; i < 8; i++) handles.push(await DBOS.startWorkflow(echo, { queueName: 'registered' })(`r${i}`, 30));
+    for (let i = 0; i < 8; i++) handles.push(await DBOS.startWorkflow(echo, { queueName: 'registered' })(`r${i}`, 100));
     assert.deepEqual(await Promise.all(handles.map((h) => h.getResult())), Array.from({ length: 8 }, (_, i) => `r${i}`));
     assert.equal(tracker.max(), 2);
   });
