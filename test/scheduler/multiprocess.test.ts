@@ -65,7 +65,13 @@ describeEachBackend('one schedule, two processes', (kind) => {
       const runs = ranBy(dir, ['w1', 'w2']);
       return Math.min(...['Ticker.everySecond', 'mp-table'].map((s) => ticksOf(runs, s).filter((x) => x > t).length));
     };
-    await waitUntil(() => ticksAfter(bothUp + 1500) >= 2, { timeoutMs: 15_000, message: 'two ticks of each schedule with both up' });
+    // Which process wins a tick's insert is a race; wait until each has won at least one, so the kill below
+    // interrupts a process that really was sharing the work.
+    const ranByBoth = () => new Set([...ranBy(dir, ['w1', 'w2']).values()].flat()).size === 2;
+    await waitUntil(() => ticksAfter(bothUp + 1500) >= 2 && ranByBoth(), {
+      timeoutMs: 30_000,
+      message: 'two ticks of each schedule with both up, and work run by each process',
+    });
     await w1!.kill('SIGKILL');
     const killedAt = Date.now();
     await waitUntil(() => ticksAfter(killedAt) >= 2, { timeoutMs: 15_000, message: 'two ticks of each after the kill' });
