@@ -7,7 +7,12 @@
 //  - A read from workflow code records each value it delivers (and the end) as `DBOS.readStream`, so a replay sees
 //    the same sequence even if the stream has grown since.
 
-import { DBOSInvalidWorkflowTransitionError, DBOSNonExistentWorkflowError, DBOSStreamTimeoutError } from '../errors.js';
+import {
+  DBOSInvalidWorkflowTransitionError,
+  DBOSNonExistentWorkflowError,
+  DBOSStreamNondeterminismError,
+  DBOSStreamTimeoutError,
+} from '../errors.js';
 import { currentFrame, type StepFrame, type WorkflowContext } from '../runtime/context.js';
 import type { Executor } from '../runtime/executor.js';
 import { checkpoint, recordedStepNamed, replayRecorded } from '../runtime/steps.js';
@@ -204,6 +209,35 @@ async function readOne(
   return read;
 }
 
+/**
+ * The function ID of a stream read in workflow code, refused while another read of the workflow waits: two reads
+ * in flight at once would number their values in arrival order, and a replay could not follow.
+ */
+function takeStreamReadID(ctx: WorkflowContext, workflowID: string, key: string): number {
+  if (ctx.streamReadInFlight) {
+    throw new DBOSStreamNondeterminismError(
+      `Workflow ${ctx.workflowID} read stream ${key} of workflow ${workflowID} while another of its stream reads was waiting; ` +
+        'read streams one at a time in workflow code (or read them in a child workflow each)',
+    );
+  }
+  ctx.streamReadInFlight = true;
+  return ctx.nextFunctionID();
+}
+
+/** readOne, releasing the workflow's stream-read slot taken by takeStreamReadID when it settles. */
+async function readOneExclusive(
+  env: MessagingEnv,
+  reader: Reader,
+  functionID: number | undefined,
+  ...rest: [name: string, workflowID: string, key: string, offset: number, timeoutMs: number | undefined, pollIntervalMs: number]
+): Promise<ReadOutcome> {
+  try {
+    return await readOne(env, reader, functionID, ...rest);
+  } finally {
+    if (reader.ctx && functionID !== undefined) reader.ctx.streamReadInFlight = false;
+  }
+}
+
 function outcomeOf(value: unknown): ReadOutcome {
   return value === STREAM_CLOSED_SENTINEL ? { end: true } : { end: false, value };
 }
@@ -228,8 +262,8 @@ async function* readValues<T>(
   const pollIntervalMs = resolvePollingIntervalMs(options) ?? env.streamPollMs;
   for (;;) {
     // One function ID per value delivered, taken when the next value is asked for.
-    const functionID = reader.ctx?.nextFunctionID();
-    const next = await readOne(env, reader, functionID, READ_STREAM, workflowID, key, offset, timeoutMs, pollIntervalMs);
+    const functionID = reader.ctx ? takeStreamReadID(reader.ctx, workflowID, key) : undefined;
+    const next = await readOneExclusive(env, reader, functionID, READ_STREAM, workflowID, key, offset, timeoutMs, pollIntervalMs);
     if (next.end) return;
     yield next.value as T;
     offset++;
@@ -258,12 +292,18 @@ export function readStreamOffset<T>(
 ): Promise<T> {
   const frame = env.executor ? currentFrame() : undefined;
   const ctx = frame && !frame.step ? frame.workflow : undefined;
-  const functionID = ctx?.nextFunctionID();
+  let functionID: number | undefined;
+  try {
+    functionID = ctx ? takeStreamReadID(ctx, workflowID, key) : undefined;
+  } catch (err) {
+    return Promise.reject(err);
+  }
   return (async () => {
     const at = resolveStreamOffset(offset);
     const timeoutMs = resolveStreamTimeoutMs(options);
     const pollIntervalMs = resolvePollingIntervalMs(options) ?? env.streamPollMs;
-    const read = await readOne(env, { ctx, executor: env.executor }, functionID, READ_STREAM_OFFSET, workflowID, key, at, timeoutMs, pollIntervalMs);
+    const reader = { ctx, executor: env.executor };
+    const read = await readOneExclusive(env, reader, functionID, READ_STREAM_OFFSET, workflowID, key, at, timeoutMs, pollIntervalMs);
     if (read.end) throw streamTimeout(workflowID, key, at, undefined);
     return read.value as T;
   })();

@@ -21,6 +21,11 @@ export class WorkflowContext {
   span?: Span;
   /** The workflow's format (from its row): the default for the messages, events and stream values it writes. */
   serializationFormat: SerializationFormat = 'native';
+  /**
+   * A stream read of this workflow is waiting. A second one started meanwhile would take its function ID in the
+   * order values happen to arrive, which a replay cannot reproduce, so it is refused (DBOSStreamNondeterminismError).
+   */
+  streamReadInFlight = false;
 
   constructor(
     readonly workflowID: string,

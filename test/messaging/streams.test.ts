@@ -5,6 +5,7 @@ import {
   DBOSClient,
   DBOSInvalidWorkflowTransitionError,
   DBOSNonExistentWorkflowError,
+  DBOSStreamNondeterminismError,
   DBOSStreamTimeoutError,
 } from '../../src/index.js';
 import { describeEachBackend, dropFreshDatabases } from '../support/backends.js';
@@ -71,6 +72,17 @@ const streamReader = DBOS.registerWorkflow(
     return got;
   },
   { name: 'streamReader' },
+);
+
+// Reads two streams at once (refused: the second read's IDs would depend on arrival order), then one after the other.
+const twoStreamReader = DBOS.registerWorkflow(
+  async (first: string, second: string) => {
+    const [a, b] = await Promise.allSettled([readAll(DBOS.readStream(first, 's')), readAll(DBOS.readStream(second, 's'))]);
+    const refused = b.status === 'rejected' && b.reason instanceof DBOSStreamNondeterminismError ? (b.reason as Error).name : String(b.status);
+    const sequential = [await readAll(DBOS.readStream(first, 's')), await DBOS.readStreamOffset(second, 's', 0)];
+    return { concurrent: a.status === 'fulfilled' ? a.value : 'rejected', refused, sequential };
+  },
+  { name: 'twoStreamReader' },
 );
 
 async function readAll<T>(values: AsyncIterable<T>): Promise<T[]> {
@@ -194,6 +206,17 @@ describeEachBackend('streams', (kind) => {
     );
     await DBOS.send(source, 'now', 'finish');
     await handle.getResult();
+  });
+
+  it('two stream reads at once in one workflow are refused with the stream nondeterminism error; one after another is fine', async () => {
+    const [first, second] = [`first-${kind}`, `second-${kind}`];
+    const writers = await Promise.all(
+      [first, second].map((id, i) => afterLooking(RECV_LOOKS, () => DBOS.startWorkflow(writer, { workflowID: id })([`${i}a`, `${i}b`], true))),
+    );
+    const result = await twoStreamReader(first, second);
+    assert.deepEqual(result, { concurrent: ['0a', '0b'], refused: 'DBOSStreamNondeterminismError', sequential: [['0a', '0b'], '1a'] });
+    for (const id of [first, second]) await DBOS.send(id, 'now', 'finish');
+    await Promise.all(writers.map((h) => h.getResult()));
   });
 
   it('readStreamOffset reads one value; past the end of the stream it is a stream timeout', async () => {
