@@ -7,6 +7,7 @@ import {
   DBOSExecutorNotInitializedError,
   DBOSInitializationError,
   DBOSInvalidQueuePriorityError,
+  DBOSInvalidWorkflowInputError,
   DBOSInvalidScheduleError,
   DBOSNotRegisteredError,
 } from './errors.js';
@@ -368,6 +369,23 @@ export class DBOS {
       return result === undefined ? null : result;
     });
     return value;
+  }
+
+  /** The first of these workflows to finish (leave PENDING, ENQUEUED and DELAYED); checkpointed in a workflow. */
+  static async waitFirst(handles: WorkflowHandle<unknown>[], options: { pollingIntervalMs?: number } = {}): Promise<WorkflowHandle<unknown>> {
+    if (handles.length === 0) throw new DBOSInvalidWorkflowInputError('DBOS.waitFirst needs at least one workflow handle');
+    const executor = engine('DBOS.waitFirst');
+    const ids = handles.map((h) => h.workflowID);
+    const first = await asStep('DBOS.waitFirst', () => executor.awaitFinished(ids, false, options.pollingIntervalMs));
+    return handles.find((h) => h.workflowID === first)!;
+  }
+
+  /** Waits until every one of these workflows has finished; returns the handles, in order. */
+  static async waitAll<R>(handles: WorkflowHandle<R>[], options: { pollingIntervalMs?: number } = {}): Promise<WorkflowHandle<R>[]> {
+    const executor = engine('DBOS.waitAll');
+    const ids = handles.map((h) => h.workflowID);
+    if (ids.length > 0) await asStep('DBOS.waitAll', () => executor.awaitFinished(ids, true, options.pollingIntervalMs));
+    return handles;
   }
 
   static withNextWorkflowID<R>(workflowID: string, callback: () => Promise<R>): Promise<R> {

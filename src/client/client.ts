@@ -17,12 +17,14 @@ import { readStreamOffset, readStreamValues } from '../messaging/streams.js';
 import type { MessagingEnv } from '../messaging/wakeups.js';
 import { systemDatabaseLocation } from '../runtime/config.js';
 import type { WorkflowHandle } from '../runtime/handle.js';
-import { awaitOutcome, settleOutcome } from '../runtime/outcome.js';
+import { awaitFinished, awaitOutcome, settleOutcome } from '../runtime/outcome.js';
 import { Wakeups } from '../runtime/wakeups.js';
 import type { WorkflowStatus } from '../runtime/workflow-status.js';
 import { deserializeArgs } from '../serialization/index.js';
 import type pg from 'pg';
-import { DBOSError } from '../errors.js';
+import { DBOSError, DBOSInvalidWorkflowInputError } from '../errors.js';
+import { QueueAdmin } from '../queues/admin.js';
+import type { RegisterQueueOptions, WorkflowQueue } from '../queues/workflow-queue.js';
 import type { SqlDriver } from '../sysdb/driver.js';
 import { PostgresDriver } from '../sysdb/postgres-driver.js';
 import { openSystemDatabase } from '../sysdb/open.js';
@@ -55,10 +57,14 @@ export class DBOSClient {
   // The client has no notification connection (as in DBOS): its waits poll.
   private readonly wakeups = new Wakeups();
 
+  private readonly queues: QueueAdmin;
+
   private constructor(
     private readonly db: SqlDriver,
     private readonly config: DBOSClientConfig,
-  ) {}
+  ) {
+    this.queues = new QueueAdmin(db, config.applicationName ?? null);
+  }
 
   static async create(config: DBOSClientConfig): Promise<DBOSClient> {
     const location = systemDatabaseLocation(
@@ -102,6 +108,49 @@ export class DBOSClient {
 
   listWorkflowSteps(workflowID: string): Promise<StepInfo[] | undefined> {
     return listWorkflowSteps(this.db, workflowID);
+  }
+
+  /** The first of these workflows to finish (leave PENDING, ENQUEUED and DELAYED). */
+  async waitFirst(handles: WorkflowHandle<unknown>[], options: { pollingIntervalMs?: number } = {}): Promise<WorkflowHandle<unknown>> {
+    if (handles.length === 0) throw new DBOSInvalidWorkflowInputError('waitFirst needs at least one workflow handle');
+    const first = await awaitFinished(this.db, this.wakeups, handles.map((h) => h.workflowID), false, this.pollWait(options));
+    return handles.find((h) => h.workflowID === first)!;
+  }
+
+  /** Waits until every one of these workflows has finished; returns the handles, in order. */
+  async waitAll<R>(handles: WorkflowHandle<R>[], options: { pollingIntervalMs?: number } = {}): Promise<WorkflowHandle<R>[]> {
+    if (handles.length > 0) await awaitFinished(this.db, this.wakeups, handles.map((h) => h.workflowID), true, this.pollWait(options));
+    return handles;
+  }
+
+  private pollWait(options: { pollingIntervalMs?: number }): { pollIntervalMs: number } {
+    return { pollIntervalMs: options.pollingIntervalMs ?? this.config.pollingIntervalMs ?? 1000 };
+  }
+
+  // ----------------------------------------------------------------------------------------- queues
+
+  /**
+   * Stores a queue for the application's processes to serve (they pick it up within a second). Unlike
+   * DBOS.registerQueue, an existing row is overwritten by default (`onConflict: 'always_update'`): a client is an
+   * operator's tool, not one of several versions in a rolling deploy.
+   */
+  registerQueue(name: string, options: RegisterQueueOptions & { applicationName?: string } = {}): Promise<WorkflowQueue> {
+    return this.queues.register(name, options);
+  }
+
+  /** A registered queue, or null if no row of that name exists. */
+  retrieveQueue(name: string): Promise<WorkflowQueue | null> {
+    return this.queues.retrieve(name);
+  }
+
+  /** Deletes a registered queue; workflows still waiting on it stay ENQUEUED until it is registered again. */
+  deleteQueue(name: string): Promise<void> {
+    return this.queues.delete(name);
+  }
+
+  /** Registered queues of these applications (default: the client's, or every one if it has none) and unclaimed ones. */
+  listQueues(applicationName?: string | string[]): Promise<WorkflowQueue[]> {
+    return this.queues.list(applicationName);
   }
 
   /** Enqueues a workflow of the application by name; the application's dispatchers run it. */

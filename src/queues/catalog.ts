@@ -5,23 +5,9 @@
 
 import { DBOSInitializationError, DBOSInvalidWorkflowInputError } from '../errors.js';
 import type { SqlDriver } from '../sysdb/driver.js';
-import {
-  deleteQueueRecord,
-  getQueueRecord,
-  listQueueRecords,
-  registerQueueRecord,
-  updateQueueRecord,
-  type QueueRecord,
-} from '../sysdb/queue-registry.js';
-import {
-  findQueue,
-  optionsFromRecord,
-  recordFromOptions,
-  validateQueueRegistration,
-  WorkflowQueue,
-  type QueueBacking,
-  type RegisterQueueOptions,
-} from './workflow-queue.js';
+import { deleteQueueRecord, getQueueRecord, listQueueRecords, type QueueRecord } from '../sysdb/queue-registry.js';
+import { QueueAdmin } from './admin.js';
+import { findQueue, optionsFromRecord, WorkflowQueue, type QueueBacking, type RegisterQueueOptions } from './workflow-queue.js';
 
 export interface CatalogChanges {
   added: WorkflowQueue[];
@@ -32,6 +18,7 @@ export class QueueCatalog {
   /** Stored queues of this application (and unclaimed ones), one object per name for the life of the process. */
   private readonly stored = new Map<string, WorkflowQueue>();
   private readonly backing: QueueBacking;
+  private readonly admin: QueueAdmin;
   /**
    * When this process last registered or deleted each name (a counter, not a clock): a refresh whose read began
    * before such a change must not undo it with what it read (a deleted queue coming back, a new one disappearing).
@@ -43,10 +30,8 @@ export class QueueCatalog {
     private readonly db: SqlDriver,
     private readonly applicationName: string,
   ) {
-    this.backing = {
-      read: (name) => getQueueRecord(db, name),
-      update: (name, change) => updateQueueRecord(db, name, change),
-    };
+    this.admin = new QueueAdmin(db, applicationName);
+    this.backing = this.admin.backing;
   }
 
   /** A queue this process knows, declared in code or stored. */
@@ -103,24 +88,14 @@ export class QueueCatalog {
 
   /** DBOS.registerQueue: validates, stores the row (onConflict decides over an existing one), returns the queue. */
   async register(name: string, options: RegisterQueueOptions, isLatestVersion: boolean): Promise<WorkflowQueue> {
-    validateQueueRegistration(name, options);
     if (findQueue(name)) {
       throw new DBOSInitializationError(
         `Queue ${name} is declared in this process's code (new WorkflowQueue); it cannot also be registered in the database`,
       );
     }
-    const { onConflict, ...parameters } = options;
-    const outcome = await registerQueueRecord(
-      this.db,
-      recordFromOptions(name, parameters, this.applicationName),
-      onConflict ?? 'update_if_latest_version',
-      isLatestVersion,
-    );
-    if (outcome.kind === 'owned-elsewhere') {
-      throw new DBOSInitializationError(`Queue ${name} is registered by application ${outcome.owner}; choose another name`);
-    }
+    const record = await this.admin.store(name, options, 'update_if_latest_version', isLatestVersion);
     this.changedAt.set(name, this.changes++);
-    return this.adopt(outcome.record);
+    return this.adopt(record);
   }
 
   async retrieve(name: string): Promise<WorkflowQueue | null> {

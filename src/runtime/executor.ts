@@ -35,7 +35,7 @@ import {
 import { callAt, currentFrame, executionStorage, nextStartStorage, WorkflowContext } from './context.js';
 import type { SpanIdentity, Tracing } from '../tracing/tracing.js';
 import type { Logger } from './logger.js';
-import { awaitOutcome, outcomeKey, settleOutcome } from './outcome.js';
+import { awaitFinished, awaitOutcome, outcomeKey, settleOutcome } from './outcome.js';
 import { describe, type RegisteredWorkflow, type Registry } from './registry.js';
 import { Wakeups } from './wakeups.js';
 
@@ -412,6 +412,12 @@ export class Executor {
     });
     if (!outcome) return undefined;
     return settleOutcome<T>(workflowID, outcome);
+  }
+
+  /** waitFirst / waitAll: the ID of the first workflow (or, with `all`, the last) to leave the active statuses. */
+  async awaitFinished(workflowIDs: string[], all: boolean, pollIntervalMs?: number): Promise<string> {
+    const id = await awaitFinished(this.db, this.wakeups, workflowIDs, all, { pollIntervalMs: pollIntervalMs ?? this.pollIntervalMs });
+    return id!; // no deadline, so the wait only ends with an ID (or an error)
   }
 
   /** Stops local runs for shutdown; they stay PENDING in the database and are recovered by the next launch. */

@@ -8,7 +8,7 @@ import {
 } from '../errors.js';
 import { deserializeError, deserializeValue } from '../serialization/index.js';
 import type { Queryable } from '../sysdb/driver.js';
-import { getWorkflowOutcome, type WorkflowOutcome } from '../sysdb/workflows.js';
+import { getWorkflowOutcome, workflowStatusesOf, type WorkflowOutcome } from '../sysdb/workflows.js';
 import { waitFor, type Wakeups } from './wakeups.js';
 
 export const TERMINAL_STATUSES = new Set(['SUCCESS', 'ERROR', 'CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED']);
@@ -37,6 +37,32 @@ export async function awaitOutcome(
       const outcome = await getWorkflowOutcome(db, workflowID);
       if (!outcome) throw new DBOSNonExistentWorkflowError(`Workflow ${workflowID} does not exist`);
       return TERMINAL_STATUSES.has(outcome.status) ? outcome : undefined;
+    },
+    wait,
+  );
+}
+
+/** Statuses a workflow may still leave; waitFirst and waitAll wait for any other. */
+const ACTIVE_STATUSES = new Set(['PENDING', 'ENQUEUED', 'DELAYED']);
+
+/**
+ * Waits until one of the workflows has left the active statuses (PENDING, ENQUEUED, DELAYED) and returns its ID
+ * (the first of them in `workflowIDs` order when several have). With `all`, waits until every one has, and returns
+ * the last ID. A workflow that does not exist would never finish: DBOSNonExistentWorkflowError.
+ */
+export async function awaitFinished(db: Queryable, wakeups: Wakeups, workflowIDs: string[], all: boolean, wait: OutcomeWait): Promise<string | undefined> {
+  let pending = [...new Set(workflowIDs)];
+  return waitFor(
+    wakeups,
+    pending.map(outcomeKey),
+    async () => {
+      const statuses = await workflowStatusesOf(db, pending);
+      const missing = pending.find((id) => !statuses.has(id));
+      if (missing !== undefined) throw new DBOSNonExistentWorkflowError(`Workflow ${missing} does not exist`);
+      const done = pending.filter((id) => !ACTIVE_STATUSES.has(statuses.get(id)!));
+      if (!all) return done[0];
+      pending = pending.filter((id) => ACTIVE_STATUSES.has(statuses.get(id)!));
+      return pending.length === 0 ? workflowIDs[workflowIDs.length - 1] : undefined;
     },
     wait,
   );

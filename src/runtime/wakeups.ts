@@ -9,16 +9,21 @@ export class Wakeups {
    * Resolves when `key` is woken, after `timeoutMs`, or when `signal` fires, whichever is first. Register before
    * checking the condition (`prepare`), so a wake between the check and the wait is not lost.
    */
-  prepare(key: string): { wait(timeoutMs: number, signal?: AbortSignal): Promise<void>; cancel(): void } {
+  prepare(key: string | readonly string[]): { wait(timeoutMs: number, signal?: AbortSignal): Promise<void>; cancel(): void } {
+    const keys = typeof key === 'string' ? [key] : key;
     let wake!: () => void;
     const woken = new Promise<void>((r) => (wake = r));
-    let set = this.waiters.get(key);
-    if (!set) this.waiters.set(key, (set = new Set()));
-    set.add(wake);
+    for (const k of keys) {
+      let set = this.waiters.get(k);
+      if (!set) this.waiters.set(k, (set = new Set()));
+      set.add(wake);
+    }
     const cancel = () => {
-      const s = this.waiters.get(key);
-      s?.delete(wake);
-      if (s?.size === 0) this.waiters.delete(key);
+      for (const k of keys) {
+        const s = this.waiters.get(k);
+        s?.delete(wake);
+        if (s?.size === 0) this.waiters.delete(k);
+      }
     };
     return {
       wait: async (timeoutMs, signal) => {
@@ -59,12 +64,12 @@ export class Wakeups {
 }
 
 /**
- * Polls `check` until it returns a value (not undefined), waking early on `key`, until `deadlineEpochMS`.
- * Returns undefined at the deadline.
+ * Polls `check` until it returns a value (not undefined), waking early on `key` (or any of several keys), until
+ * `deadlineEpochMS`. Returns undefined at the deadline.
  */
 export async function waitFor<T>(
   wakeups: Wakeups,
-  key: string,
+  key: string | readonly string[],
   check: () => Promise<T | undefined>,
   options: { deadlineEpochMS?: number; pollIntervalMs: number; signal?: AbortSignal },
 ): Promise<T | undefined> {

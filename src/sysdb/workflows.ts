@@ -389,6 +389,18 @@ export async function getWorkflowOutcome(db: Queryable, workflowID: string): Pro
   return { status, output: row.output ?? null, error: row.error ?? null, serialization: row.serialization ?? null };
 }
 
+const STATUSES_OF = sql(
+  'transact_statuses_of',
+  `SELECT workflow_uuid, status FROM dbos.workflow_status WHERE workflow_uuid = ANY($1::text[])`,
+  `SELECT workflow_uuid, status FROM workflow_status WHERE workflow_uuid IN (SELECT value FROM json_each($1))`,
+);
+
+/** The status of each of these workflows that exists (one statement: waitFirst and waitAll look at all at once). */
+export async function workflowStatusesOf(db: Queryable, workflowIDs: string[]): Promise<Map<string, string>> {
+  const rows = await db.query<{ workflow_uuid: string; status: string }>(STATUSES_OF, [workflowIDs]);
+  return new Map(rows.map((r) => [r.workflow_uuid, r.status]));
+}
+
 const RECOVER_PENDING = sql(
   'transact_recover_pending',
   `UPDATE dbos.workflow_status
