@@ -9,7 +9,14 @@
 // rather than left to run their steps for nothing.
 
 import type { Executor } from '../runtime/executor.js';
-import { beat, removeHeartbeat, takeOverLapsedExecutors, workflowsStillHeld, type ExecutorIdentity } from '../sysdb/heartbeats.js';
+import {
+  beat,
+  pruneRetiredHeartbeats,
+  removeHeartbeat,
+  takeOverLapsedExecutors,
+  workflowsStillHeld,
+  type ExecutorIdentity,
+} from '../sysdb/heartbeats.js';
 
 export const DEFAULT_EXECUTOR_LEASE_MS = 30_000;
 
@@ -66,6 +73,8 @@ export class Heartbeat {
         );
         if (taken.queues.length > 0) this.requeued(taken.queues);
       }
+      const pruned = await pruneRetiredHeartbeats(db, this.me, this.leaseMs);
+      if (pruned.length > 0) this.executor.logger.debug(`Removed the heartbeats of retired executor(s) ${pruned.join(', ')}`);
     } catch (err) {
       if (isMissingTable(err)) {
         // A schema made by DBOS itself, opened without migrations: no heartbeats, as in DBOS.

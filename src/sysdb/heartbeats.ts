@@ -137,6 +137,31 @@ export async function takeOverLapsedExecutors(db: SqlDriver, me: ExecutorIdentit
   });
 }
 
+// A row of another version of the application, lapsed, whose executor left no PENDING work, tells nobody anything:
+// its process is gone and nothing waits for it (a version retired by a deploy). Rows with PENDING work stay, for a
+// process of that version to take over. The PENDING rows are probed through the partial index of PENDING rows.
+const PRUNE = sql(
+  'transact_prune_heartbeats',
+  `DELETE FROM dbos.${HEARTBEATS_TABLE} h
+    WHERE h.application_name = $1 AND h.application_version <> $2 AND h.last_heartbeat_epoch_ms < NOWMS - $3::bigint
+      AND NOT EXISTS (SELECT 1 FROM dbos.workflow_status ws
+                       WHERE ws.status = 'PENDING' AND ws.executor_id = h.executor_id
+                         AND ws.application_version = h.application_version)
+    RETURNING h.executor_id`,
+  `DELETE FROM ${HEARTBEATS_TABLE}
+    WHERE application_name = $1 AND application_version <> $2 AND last_heartbeat_epoch_ms < NOWMS - $3
+      AND NOT EXISTS (SELECT 1 FROM workflow_status ws
+                       WHERE ws.status = 'PENDING' AND ws.executor_id = ${HEARTBEATS_TABLE}.executor_id
+                         AND ws.application_version = ${HEARTBEATS_TABLE}.application_version)
+    RETURNING executor_id`,
+);
+
+/** Deletes the lapsed heartbeats of other versions that left no PENDING work; returns their executor IDs. */
+export async function pruneRetiredHeartbeats(db: SqlDriver, me: ExecutorIdentity, leaseMs: number): Promise<string[]> {
+  const rows = await db.query<{ executor_id: string }>(PRUNE, [me.applicationName, me.applicationVersion, leaseMs]);
+  return rows.map((r) => r.executor_id);
+}
+
 const STILL_OWNED = sql(
   'transact_still_owned',
   `SELECT workflow_uuid FROM dbos.workflow_status

@@ -85,12 +85,21 @@ describeEachBackend('executor heartbeats', (kind) => {
     await deadExecutor(url, 'dead', TEST_VERSION, 60_000, `dead-wf-${kind}`);
     await deadExecutor(url, 'old-version', 'some-other-version', 60_000, `other-version-wf-${kind}`);
     await deadExecutor(url, 'recently-seen', TEST_VERSION, 0, `recent-wf-${kind}`);
+    // An executor of a retired version that finished its work: its row goes; one that left work keeps its row.
+    await execSql(
+      url,
+      `INSERT INTO dbos.transact_executor_heartbeats (executor_id, application_name, application_version, last_heartbeat_epoch_ms,
+         started_at_epoch_ms)
+       VALUES ('retired', $1, 'retired-version', $2, $2)`,
+      [TEST_APP, Date.now() - 60_000],
+    );
     const seenAt = Date.now();
 
     assert.equal(await DBOS.retrieveWorkflow(`dead-wf-${kind}`).getResult(), 30);
     assert.deepEqual([calls.get(0), calls.get(1), calls.get(2)], [undefined, 1, 1], 'the recorded step did not run again');
     assert.deepEqual(await statusOf(url, `dead-wf-${kind}`), { status: 'SUCCESS', executor_id: 'live' });
     assert.ok(!(await heartbeats(url)).includes('dead'), "the dead executor's heartbeat is gone");
+    await waitUntil(async () => !(await heartbeats(url)).includes('retired'), { message: "the retired executor's heartbeat to be pruned" });
 
     // An executor of another version is not ours to take over; one seen within the lease is still alive.
     assert.equal((await statusOf(url, `other-version-wf-${kind}`))?.status, 'PENDING');
