@@ -27,7 +27,22 @@ import type {
 import { closeStream, readStream, readStreamOffset, writeStream } from './messaging/streams.js';
 import type { QueueService } from './queues/service.js';
 import type { RegisterQueueOptions, WorkflowQueue } from './queues/workflow-queue.js';
-import { cancelWorkflows, forkWorkflow, resumeWorkflows, type ForkOptions } from './management/control.js';
+import {
+  cancelWorkflows,
+  deleteWorkflows,
+  forkWorkflow,
+  latestApplicationVersion,
+  listApplicationVersions,
+  resumeWorkflows,
+  rewindWorkflow,
+  setLatestApplicationVersion,
+  setWorkflowDelay,
+  setWorkflowPriority,
+  type ForkOptions,
+  type RewindOptions,
+  type VersionInfo,
+  type WorkflowDelay,
+} from './management/control.js';
 import {
   getWorkflowStatus as readWorkflowStatus,
   listWorkflowStatuses,
@@ -89,6 +104,13 @@ export interface ScheduleDefinition extends ScheduleOptions {
   context?: unknown;
 }
 
+/** An add-on (an event receiver, say) that starts once the engine is launched and stops before it shuts down. */
+export interface DBOSLifecycleCallback {
+  initialize?(): Promise<void>;
+  destroy?(): Promise<void>;
+  logRegisteredEndpoints?(): void;
+}
+
 const registry = new Registry();
 let config: DBOSConfig = {};
 let runtime: Runtime | undefined;
@@ -104,6 +126,8 @@ function current(): Runtime | undefined {
   return (executor && runtimesByExecutor.get(executor)) ?? runtime;
 }
 let launching: Promise<void> | undefined;
+/** Event receivers and other add-ons started after launch and stopped before shutdown (registerLifecycleCallback). */
+const lifecycleCallbacks = new Set<DBOSLifecycleCallback>();
 const defaultLogger = new ConsoleLogger();
 let logger: Logger = defaultLogger;
 
@@ -178,6 +202,17 @@ function isClass(value: unknown): boolean {
   return typeof value === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(value));
 }
 
+/** Stops the add-ons, last started first; one that fails to stop is logged and does not keep the others running. */
+async function destroyCallbacks(): Promise<void> {
+  for (const callback of [...lifecycleCallbacks].reverse()) {
+    try {
+      await callback.destroy?.();
+    } catch (err) {
+      logger.warn('A lifecycle callback failed to stop:', err);
+    }
+  }
+}
+
 /** Runs `fn` as a checkpointed step inside a workflow (management calls are recorded, dbos-spec §3.1). */
 function asStep<T>(name: string, fn: () => Promise<T>): Promise<T> {
   const rt = current();
@@ -202,8 +237,18 @@ export class DBOS {
     if (runtime) return;
     if (launching) return launching;
     launching = launchRuntime(config, registry, logger, (ready) => runtimesByExecutor.set(ready.executor, ready))
-      .then((launched) => {
+      .then(async (launched) => {
         runtime = launched;
+        try {
+          for (const callback of lifecycleCallbacks) await callback.initialize?.();
+        } catch (err) {
+          // Half-started add-ons are stopped with the engine, so a failed launch leaves nothing running.
+          await destroyCallbacks();
+          runtime = undefined;
+          await stopRuntime(launched, 0);
+          throw err;
+        }
+        for (const callback of lifecycleCallbacks) callback.logRegisteredEndpoints?.();
       })
       .finally(() => (launching = undefined));
     return launching;
@@ -212,12 +257,18 @@ export class DBOS {
   static async shutdown(options: { deregister?: boolean; workflowCompletionTimeoutMS?: number } = {}): Promise<void> {
     if (launching) await launching.catch(() => {});
     const stopping = runtime;
+    if (stopping) await destroyCallbacks(); // receivers stop taking events while the engine can still record them
     runtime = undefined;
     if (stopping) await stopRuntime(stopping, options.workflowCompletionTimeoutMS ?? 0);
     if (options.deregister) {
       registry.clear();
       forgetDeclaredSchedules();
     }
+  }
+
+  /** Registers an add-on to start after each launch (`initialize`) and stop before each shutdown (`destroy`). */
+  static registerLifecycleCallback(callback: DBOSLifecycleCallback): void {
+    lifecycleCallbacks.add(callback);
   }
 
   static isInitialized(): boolean {
@@ -726,6 +777,88 @@ export class DBOS {
     });
     return DBOS.retrieveWorkflow<T>(forkID);
   }
+
+  /** Runs a finished workflow again under its own ID from `startStep` (default 0); earlier steps keep their records. */
+  static async rewindWorkflow<T = unknown>(workflowID: string, options: RewindOptions = {}): Promise<WorkflowHandle<T>> {
+    const executor = engine('DBOS.rewindWorkflow');
+    await asStep('DBOS.rewindWorkflow', async () => {
+      await rewindWorkflow(executor.db, workflowID, options);
+      executor.enqueueListener?.workflowEnqueued(options.queueName ?? INTERNAL_QUEUE);
+    });
+    return DBOS.retrieveWorkflow<T>(workflowID);
+  }
+
+  static deleteWorkflow(workflowID: string, deleteChildren = false): Promise<void> {
+    return DBOS.deleteWorkflows([workflowID], deleteChildren);
+  }
+
+  /** Deletes workflows (and, with deleteChildren, their descendants) with everything recorded for them. */
+  static deleteWorkflows(workflowIDs: string[], deleteChildren = false): Promise<void> {
+    const executor = engine('DBOS.deleteWorkflow');
+    return asStep('DBOS.deleteWorkflow', async () => {
+      // A run of a deleted workflow here stops: its fenced writes could record nothing anyway.
+      for (const id of await deleteWorkflows(executor.db, workflowIDs, { deleteChildren })) executor.stopLocal(id);
+    });
+  }
+
+  /** Changes the priority of an ENQUEUED or DELAYED workflow (lower runs first). */
+  static setWorkflowPriority(workflowID: string, priority: number): Promise<void> {
+    const executor = engine('DBOS.setWorkflowPriority');
+    return asStep('DBOS.setWorkflowPriority', () => setWorkflowPriority(executor.db, workflowID, priority));
+  }
+
+  /** Moves the start of a DELAYED workflow: seconds from now, or `{ delaySeconds }` or `{ delayUntilEpochMS }`. */
+  static setWorkflowDelay(workflowID: string, delay: WorkflowDelay): Promise<void> {
+    const executor = engine('DBOS.setWorkflowDelay');
+    return asStep('DBOS.setWorkflowDelay', async () => {
+      await setWorkflowDelay(executor.db, workflowID, delay);
+    });
+  }
+
+  /** This application's versions (and unclaimed ones), the latest first. */
+  static listApplicationVersions(): Promise<VersionInfo[]> {
+    const executor = engine('DBOS.listApplicationVersions');
+    return asStep('DBOS.listApplicationVersions', () => listApplicationVersions(executor.db, executor.identity.applicationName));
+  }
+
+  static getLatestApplicationVersion(): Promise<VersionInfo | null> {
+    const executor = engine('DBOS.getLatestApplicationVersion');
+    return asStep(
+      'DBOS.getLatestApplicationVersion',
+      async () => (await latestApplicationVersion(executor.db, executor.identity.applicationName)) ?? null,
+    );
+  }
+
+  /** Makes a known version the latest (its timestamp becomes now): only the latest runs workflows enqueued without one. */
+  static setLatestApplicationVersion(versionName: string): Promise<void> {
+    const executor = engine('DBOS.setLatestApplicationVersion');
+    return asStep('DBOS.setLatestApplicationVersion', async () => {
+      await setLatestApplicationVersion(executor.db, versionName, executor.identity.applicationName);
+      // This process's dispatcher takes unversioned work only while it runs the latest version.
+      const rt = runtimesByExecutor.get(executor);
+      if (rt) rt.latestVersion = versionName === executor.identity.applicationVersion;
+    });
+  }
+}
+
+/**
+ * For event receivers (src/receivers/): starts registered workflow `fn` with engine-level options that the public
+ * StartWorkflowParams do not carry (an explicit creation time, which orders a queue). Not part of the public API.
+ */
+export function startForReceiver(fn: AnyFunction, args: unknown[], options: StartOptions): Promise<string> {
+  const reg = registry.forFunction(fn);
+  if (!reg) return Promise.reject(new DBOSNotRegisteredError(fn.name || 'anonymous function'));
+  try {
+    return engine('an event receiver').start(reg, args, options);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/** The name and class a function is registered under as a workflow, if it is one. Not part of the public API. */
+export function registeredWorkflowName(fn: AnyFunction): { name: string; className: string } | undefined {
+  const reg = registry.forFunction(fn);
+  return reg ? { name: reg.name, className: reg.className } : undefined;
 }
 
 /** Round trips issued by this process's system database so far (benchmarks and tests; not part of the public API). */

@@ -7,6 +7,7 @@ export {
   type RegisterWorkflowOptions,
   type ScheduledWorkflowFn,
   type ScheduleDefinition,
+  type DBOSLifecycleCallback,
 } from './dbos.js';
 export { SchedulerMode, type SchedulerConfig, type ScheduledArgs } from './scheduler/declared.js';
 export type { ListSchedulesFilters, ScheduleOptions, ScheduleUpdate, WorkflowSchedule } from './scheduler/schedules.js';
@@ -26,6 +27,7 @@ export type { WorkflowConfig, StepConfig } from './runtime/registry.js';
 export type { WorkflowHandle } from './runtime/handle.js';
 export type { WorkflowStatus } from './runtime/workflow-status.js';
 export type { GetWorkflowsInput, StepInfo } from './management/inspect.js';
+export type { ForkOptions, RewindOptions, VersionInfo, WorkflowDelay } from './management/control.js';
 export type { Logger } from './runtime/logger.js';
 export type {
   GetEventOptions,

@@ -1,7 +1,22 @@
 // DBOSClient: a process that runs no workflows (a script, a web server, an operator tool) reads and drives the
 // workflows of an application through its system database.
 
-import { cancelWorkflows, forkWorkflow, resumeWorkflows, type ForkOptions } from '../management/control.js';
+import {
+  cancelWorkflows,
+  deleteWorkflows,
+  forkWorkflow,
+  latestApplicationVersion,
+  listApplicationVersions,
+  resumeWorkflows,
+  rewindWorkflow,
+  setLatestApplicationVersion,
+  setWorkflowDelay,
+  setWorkflowPriority,
+  type ForkOptions,
+  type RewindOptions,
+  type VersionInfo,
+  type WorkflowDelay,
+} from '../management/control.js';
 import { enqueueFromClient, type ClientEnqueueOptions } from './enqueue.js';
 import {
   getWorkflowStatus,
@@ -212,6 +227,43 @@ export class DBOSClient {
   /** Returns the new workflow's ID. */
   forkWorkflow(workflowID: string, startStep: number, options: ForkOptions = {}): Promise<string> {
     return forkWorkflow(this.db, workflowID, startStep, options);
+  }
+
+  /** Runs a finished workflow again under its own ID from `startStep` (default 0). Returns that ID, as fork does. */
+  rewindWorkflow(workflowID: string, options: RewindOptions = {}): Promise<string> {
+    return rewindWorkflow(this.db, workflowID, options);
+  }
+
+  async deleteWorkflow(workflowID: string, deleteChildren = false): Promise<void> {
+    await deleteWorkflows(this.db, [workflowID], { deleteChildren });
+  }
+
+  async deleteWorkflows(workflowIDs: string[], deleteChildren = false): Promise<void> {
+    await deleteWorkflows(this.db, workflowIDs, { deleteChildren });
+  }
+
+  /** Changes the priority of an ENQUEUED or DELAYED workflow (lower runs first). */
+  setWorkflowPriority(workflowID: string, priority: number): Promise<void> {
+    return setWorkflowPriority(this.db, workflowID, priority);
+  }
+
+  /** Moves the start of a DELAYED workflow: seconds from now, or `{ delaySeconds }` or `{ delayUntilEpochMS }`. */
+  async setWorkflowDelay(workflowID: string, delay: WorkflowDelay): Promise<void> {
+    await setWorkflowDelay(this.db, workflowID, delay);
+  }
+
+  /** Versions of the client's application and unclaimed ones (every version when the client names none), latest first. */
+  listApplicationVersions(): Promise<VersionInfo[]> {
+    return listApplicationVersions(this.db, this.config.applicationName ?? null);
+  }
+
+  async getLatestApplicationVersion(): Promise<VersionInfo | null> {
+    return (await latestApplicationVersion(this.db, this.config.applicationName ?? null)) ?? null;
+  }
+
+  /** Makes a known version the latest (its timestamp becomes now). */
+  setLatestApplicationVersion(versionName: string): Promise<void> {
+    return setLatestApplicationVersion(this.db, versionName, this.config.applicationName ?? null);
   }
 
   // ----------------------------------------------------------------------------------------- messages, events, streams

@@ -1,12 +1,24 @@
 // The write side of workflow management, written once on the system database and used by the DBOS facade (inside a
-// workflow, as checkpointed steps) and by the client: cancel, resume, fork.
+// workflow, as checkpointed steps) and by the client: cancel, resume, fork, rewind, delete, priority and delay of
+// queued workflows, and the application's versions.
 
-import { DBOSNonExistentWorkflowError } from '../errors.js';
+import { DBOSInvalidQueuePriorityError, DBOSNonExistentWorkflowError } from '../errors.js';
 import type { SqlDriver } from '../sysdb/driver.js';
-import { childWorkflowIDs, forkWorkflow as forkRows, resumeWorkflows as resumeRows, type ForkOptions } from '../sysdb/management.js';
+import {
+  childWorkflowIDs,
+  deleteWorkflows as deleteRows,
+  forkWorkflow as forkRows,
+  resumeWorkflows as resumeRows,
+  rewindWorkflow as rewindRow,
+  setWorkflowDelay as setDelayRow,
+  setWorkflowPriority as setPriorityRow,
+  type ForkOptions,
+  type RewindOptions,
+} from '../sysdb/management.js';
 import { cancelWorkflow as cancelRow, getWorkflow } from '../sysdb/workflows.js';
 
-export type { ForkOptions } from '../sysdb/management.js';
+export type { ForkOptions, RewindOptions } from '../sysdb/management.js';
+export { listApplicationVersions, latestApplicationVersion, setLatestApplicationVersion, type VersionInfo } from '../sysdb/versions.js';
 
 /**
  * Cancels the workflow (and, with `cancelChildren`, its descendants, breadth first). Returns the IDs that were
@@ -34,10 +46,58 @@ export function resumeWorkflows(db: SqlDriver, ids: string[], options: { queueNa
   return resumeRows(db, ids, options.queueName);
 }
 
+function checkStartStep(startStep: number): void {
+  if (!Number.isInteger(startStep) || startStep < 0) throw new RangeError(`startStep must be a non-negative integer, got ${startStep}`);
+}
+
 /** A new workflow that keeps the original's steps before `startStep` and runs the rest again. Returns its ID. */
-export function forkWorkflow(db: SqlDriver, workflowID: string, startStep: number, options: ForkOptions = {}): Promise<string> {
-  if (!Number.isInteger(startStep) || startStep < 0) {
-    return Promise.reject(new RangeError(`startStep must be a non-negative integer, got ${startStep}`));
-  }
+export async function forkWorkflow(db: SqlDriver, workflowID: string, startStep: number, options: ForkOptions = {}): Promise<string> {
+  checkStartStep(startStep);
   return forkRows(db, workflowID, startStep, options);
+}
+
+/**
+ * Runs a finished workflow again under the same ID from `startStep` (default 0), keeping the earlier steps' records.
+ * A workflow that is not finished is a DBOSInvalidWorkflowTransitionError. Returns the workflow's ID.
+ */
+export async function rewindWorkflow(db: SqlDriver, workflowID: string, options: RewindOptions = {}): Promise<string> {
+  checkStartStep(options.startStep ?? 0);
+  await rewindRow(db, workflowID, options);
+  return workflowID;
+}
+
+/** Deletes workflows and all they recorded (with `deleteChildren`, their descendants too); returns the IDs deleted. */
+export function deleteWorkflows(db: SqlDriver, ids: string[], options: { deleteChildren?: boolean } = {}): Promise<string[]> {
+  return deleteRows(db, ids, options.deleteChildren ?? false);
+}
+
+/** The rule enqueue applies: an integer from 0 (the default, first) to 2^31-1. */
+export function checkQueuePriority(priority: number): void {
+  if (!(Number.isInteger(priority) && priority >= 0 && priority <= 2147483647)) throw new DBOSInvalidQueuePriorityError(priority);
+}
+
+/** Reorders a workflow waiting on its queue; other statuses are a DBOSInvalidWorkflowTransitionError. */
+export async function setWorkflowPriority(db: SqlDriver, workflowID: string, priority: number): Promise<void> {
+  checkQueuePriority(priority);
+  await setPriorityRow(db, workflowID, priority);
+}
+
+/** Seconds from now, or `delaySeconds` from now, or the absolute `delayUntilEpochMS`. */
+export type WorkflowDelay = number | { delaySeconds?: number; delayUntilEpochMS?: number };
+
+/**
+ * Moves the start of a DELAYED workflow (earlier or later; a time already past makes it due at once). Other statuses
+ * are a DBOSInvalidWorkflowTransitionError. Returns the new delay_until_epoch_ms.
+ */
+export async function setWorkflowDelay(db: SqlDriver, workflowID: string, delay: WorkflowDelay): Promise<number> {
+  const { delaySeconds, delayUntilEpochMS } = typeof delay === 'number' ? { delaySeconds: delay, delayUntilEpochMS: undefined } : delay;
+  if ((delaySeconds === undefined) === (delayUntilEpochMS === undefined)) {
+    throw new TypeError('setWorkflowDelay needs exactly one of delaySeconds and delayUntilEpochMS');
+  }
+  if (delaySeconds !== undefined) {
+    if (!(Number.isFinite(delaySeconds) && delaySeconds >= 0)) throw new RangeError(`delaySeconds must be a number >= 0, got ${delaySeconds}`);
+    return setDelayRow(db, workflowID, { inMs: Math.round(delaySeconds * 1000) });
+  }
+  if (!Number.isFinite(delayUntilEpochMS)) throw new RangeError(`delayUntilEpochMS must be an epoch time in ms, got ${delayUntilEpochMS}`);
+  return setDelayRow(db, workflowID, { untilEpochMS: Math.round(delayUntilEpochMS!) });
 }

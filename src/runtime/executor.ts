@@ -63,6 +63,8 @@ export interface StartOptions {
   scheduleName?: string;
   /** Overrides this process's version; null leaves the row for the latest version to run (as a client enqueue does). */
   applicationVersion?: string | null;
+  /** Overrides the creation time, which orders a queue (event receivers that keep their events in order). */
+  createdAtEpochMs?: number;
 }
 
 /** How a local run ended: with an outcome this run recorded, or "parked" (someone else decides the outcome). */
@@ -195,6 +197,7 @@ export class Executor {
       attributes: options.attributes ? JSON.stringify(options.attributes) : null,
       scheduleName: options.scheduleName ?? null,
       inputs: inputs.text,
+      createdAtEpochMs: options.createdAtEpochMs ?? null,
     };
     const result = await insertWorkflow(
       this.db,

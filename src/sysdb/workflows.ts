@@ -41,6 +41,11 @@ export interface NewWorkflow {
   /** The schedule that started it (`sched-<name>-…` workflows). */
   scheduleName?: string | null;
   inputs: string;
+  /**
+   * Overrides the creation time (default: the database clock). Queues run rows in creation order, so a receiver that
+   * must keep its events in order gives each a strictly later time than the one before.
+   */
+  createdAtEpochMs?: number | null;
 }
 
 /** The step row a parent records for a child it starts, written in the same statement as the child's row. */
@@ -83,7 +88,7 @@ const RETURNED = `workflow_uuid, status, name, class_name, config_name, queue_na
 // returned, and the caller can tell from creator_xid whether it created the row (dbos-spec §3.2).
 const PG_VALUES = `$1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text, $9::text,
   $10::text, $11::bigint, $12::text, $13::text, $14::bigint, $15::bigint, $16::text, $17::int, $18::text,
-  $19::text, $20::text, $21::bigint, $22::text, $23::text, $24::text, $25::jsonb, $26::text, NOWMS, NOWMS`;
+  $19::text, $20::text, $21::bigint, $22::text, $23::text, $24::text, $25::jsonb, $26::text, COALESCE($28::bigint, NOWMS), NOWMS`;
 
 const INSERT_WORKFLOW_PG = sql(
   'transact_insert_workflow',
@@ -105,7 +110,7 @@ const INSERT_WORKFLOW_PG = sql(
 const INSERT_CHILD_WORKFLOW_PG = sql(
   'transact_insert_child_workflow',
   `WITH parent AS (
-     SELECT 1 FROM dbos.workflow_status WHERE workflow_uuid = $28::text AND owner_xid = $29::text
+     SELECT 1 FROM dbos.workflow_status WHERE workflow_uuid = $29::text AND owner_xid = $30::text
    ), ins AS (
      INSERT INTO dbos.workflow_status AS ws (${STATUS_COLUMNS}) SELECT ${PG_VALUES} FROM parent
      ON CONFLICT (workflow_uuid) DO UPDATE SET creator_xid = ws.creator_xid
@@ -117,7 +122,7 @@ const INSERT_CHILD_WORKFLOW_PG = sql(
    ), step AS (
      INSERT INTO dbos.operation_outputs
        (workflow_uuid, function_id, function_name, child_workflow_id, started_at_epoch_ms, completed_at_epoch_ms, application_name)
-     SELECT $28::text, $30::int, $31::text, ins.workflow_uuid, $32::bigint, NOWMS, $10::text FROM ins
+     SELECT $29::text, $31::int, $32::text, ins.workflow_uuid, $33::bigint, NOWMS, $10::text FROM ins
      WHERE ins.name = $3::text AND ins.class_name IS NOT DISTINCT FROM $4::text AND ins.config_name IS NOT DISTINCT FROM $5::text
      ON CONFLICT (workflow_uuid, function_id) DO NOTHING
    )
@@ -125,7 +130,7 @@ const INSERT_CHILD_WORKFLOW_PG = sql(
 );
 
 const SQLITE_VALUES = `$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-  $21, $22, $23, $24, $25, $26, NOWMS, NOWMS`;
+  $21, $22, $23, $24, $25, $26, COALESCE($27, NOWMS), NOWMS`;
 
 const INSERT_WORKFLOW_SQLITE = sql(
   'transact_insert_workflow',
@@ -181,6 +186,7 @@ function insertParams(w: NewWorkflow): unknown[] {
     w.attributes,
     w.scheduleName ?? null,
     w.inputs,
+    w.createdAtEpochMs ?? null,
   ];
 }
 
@@ -208,7 +214,7 @@ export async function insertWorkflow(db: SqlDriver, w: NewWorkflow, parent?: Par
         const owned = await tx.query(PARENT_OWNED_SQLITE, [parent.workflowID, parent.ownerXid]);
         if (owned.length === 0) return { created: false, existing: undefined as never, parentOwned: false };
       }
-      const rows = await tx.query(INSERT_WORKFLOW_SQLITE, insertParams(w).slice(0, 26));
+      const rows = await tx.query(INSERT_WORKFLOW_SQLITE, [...insertParams(w).slice(0, 26), w.createdAtEpochMs ?? null]);
       const existing = toWorkflowRow(rows[0]!);
       const created = existing.creatorXid === w.creatorXid;
       if (created) await tx.query(INSERT_INPUT_SQLITE, [w.workflowID, w.inputs]);
