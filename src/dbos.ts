@@ -262,6 +262,7 @@ export class DBOS {
     if (stopping) await stopRuntime(stopping, options.workflowCompletionTimeoutMS ?? 0);
     if (options.deregister) {
       registry.clear();
+      lifecycleCallbacks.clear();
       forgetDeclaredSchedules();
     }
   }
