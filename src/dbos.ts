@@ -11,7 +11,8 @@ import {
   DBOSInvalidScheduleError,
   DBOSNotRegisteredError,
 } from './errors.js';
-import { classOf, dualMethodDecorator, type DualMethodDecorator } from './decorators.js';
+import { classOf, dualMethodDecorator, setClassName, type DualMethodDecorator } from './decorators.js';
+import { registerNativeRecipe, type SerializationRecipe } from './serialization/native.js';
 import { getEvent, setEvent } from './messaging/events.js';
 import { recv, send } from './messaging/messages.js';
 import type { RuntimeMessagingEnv } from './messaging/operation.js';
@@ -357,6 +358,28 @@ export class DBOS {
         });
       },
     );
+  }
+
+  /**
+   * `@DBOS.className(name)` on a class: its workflows are registered (and recorded) under `name` instead of the
+   * constructor's name, which minifiers and bundlers change. Both decorator styles.
+   */
+  static className(name: string): <T extends new (...args: any[]) => object>(ctor: T, context?: unknown) => void {
+    if (!name) throw new DBOSInitializationError('DBOS.className needs a non-empty name');
+    return (ctor) => setClassName(ctor, name);
+  }
+
+  /**
+   * Teaches the native format a type of your own (call before launch): values for which `isApplicable` holds are
+   * stored as `serialize(value)` under `name`, and read back with `deserialize`. DBOS's recipe shape.
+   */
+  static registerSerialization<T, S>(recipe: SerializationRecipe<T, S>): void {
+    registerNativeRecipe(recipe);
+  }
+
+  /** Logs what each add-on (event receiver) listens to; launch does this once. */
+  static logRegisteredEndpoints(): void {
+    for (const callback of lifecycleCallbacks) callback.logRegisteredEndpoints?.();
   }
 
   /** `@DBOS.step()`: works with legacy experimentalDecorators and with standard decorators. */

@@ -57,9 +57,20 @@ export function dualMethodDecorator(
   return decorator as DualMethodDecorator;
 }
 
+/**
+ * Names given to classes with `@DBOS.className(name)`, which replace the constructor's own name in registrations.
+ * The class decorator runs after the method decorators, so registrations pick the name up when they settle the
+ * class name (see DBOS.workflow).
+ */
+const classNameOverrides = new WeakMap<object, string>();
+
+export function setClassName(ctor: object, name: string): void {
+  classNameOverrides.set(ctor, name);
+}
+
 /** The class a decorated method belongs to, from the `this` its initializer ran with (class or instance). */
 export function classOf(owner: unknown): { name: string; isStatic: boolean } {
-  if (typeof owner === 'function') return { name: owner.name ?? '', isStatic: true };
+  if (typeof owner === 'function') return { name: classNameOverrides.get(owner) ?? owner.name ?? '', isStatic: true };
   const ctor = (owner as { constructor?: { name?: string } } | undefined)?.constructor;
-  return { name: ctor?.name ?? '', isStatic: false };
+  return { name: (ctor && classNameOverrides.get(ctor)) ?? ctor?.name ?? '', isStatic: false };
 }

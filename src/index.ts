@@ -29,6 +29,7 @@ export type { WorkflowStatus } from './runtime/workflow-status.js';
 export type { GetWorkflowsInput, StepInfo } from './management/inspect.js';
 export type { ForkOptions, RewindOptions, VersionInfo, WorkflowDelay } from './management/control.js';
 export type { Logger } from './runtime/logger.js';
+export type { SerializationRecipe } from './serialization/native.js';
 export type {
   GetEventOptions,
   PollingOptions,

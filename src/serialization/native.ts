@@ -25,6 +25,28 @@ superjson.registerCustom<Buffer, number[]>(
   'Buffer',
 );
 
+/** DBOS's shape for a type of the application's own (DBOS.registerSerialization). */
+export interface SerializationRecipe<T, S> {
+  name: string;
+  isApplicable: (v: unknown) => v is T;
+  serialize: (v: T) => S;
+  deserialize: (s: S) => T;
+}
+
+/** Set once the application registers a recipe: a recipe may claim values the plain-JSON fast path would write as is. */
+let customRecipes = false;
+
+export function registerNativeRecipe<T, S>(recipe: SerializationRecipe<T, S>): void {
+  if (!recipe?.name || typeof recipe.isApplicable !== 'function') {
+    throw new DBOSError('A serialization recipe needs a name, isApplicable, serialize and deserialize');
+  }
+  superjson.registerCustom<T, never>(
+    { isApplicable: recipe.isApplicable, serialize: recipe.serialize as (v: T) => never, deserialize: recipe.deserialize as (s: never) => T },
+    recipe.name,
+  );
+  customRecipes = true;
+}
+
 /** The envelope through superjson itself: the reference the fast path must match byte for byte. */
 export function encodeWithSuperjson(value: unknown): string {
   const body = JSON.stringify(superjson.serialize(value));
@@ -38,7 +60,7 @@ const UNDEFINED_TEXT = encodeWithSuperjson(undefined);
 /** Encodes `value` in js_superjson, refusing (with the path) what cannot be stored. */
 export function encodeNative(value: unknown, what: string, root: string): string {
   if (value === undefined) return UNDEFINED_TEXT;
-  if (inspectValue(value, { what, root, portable: false })) {
+  if (inspectValue(value, { what, root, portable: false }) && !customRecipes) {
     return '{"json":' + JSON.stringify(value) + MARKER_TAIL;
   }
   try {

@@ -26,12 +26,22 @@ class Inventory {
   }
 }
 
+// A bundler may rename the class; DBOS.className fixes the name workflows are registered and recorded under.
+@DBOS.className('Warehouse')
+class Minified {
+  @DBOS.workflow()
+  static async count(n: number): Promise<number> {
+    return n + 1;
+  }
+}
+
 const expected = {
   result: ['bolt taken', 'nut taken'],
   className: 'Inventory',
   name: 'restock',
   steps: ['take', 'take'],
   log: ['take bolt', 'take nut'],
+  renamed: { className: 'Warehouse', result: 42 },
 };
 
 after(dropFreshDatabases);
@@ -44,8 +54,16 @@ describe('decorators [sqlite]', () => {
       const result = await handle.getResult();
       const status = await handle.getStatus();
       const steps = await DBOS.listWorkflowSteps('standard-1');
+      const renamed = await DBOS.startWorkflow(Minified).count(41);
       assert.deepEqual(
-        { result, className: status?.workflowClassName, name: status?.workflowName, steps: steps?.map((s) => s.name), log: Inventory.log },
+        {
+          result,
+          className: status?.workflowClassName,
+          name: status?.workflowName,
+          steps: steps?.map((s) => s.name),
+          log: Inventory.log,
+          renamed: { className: (await renamed.getStatus())?.workflowClassName, result: await renamed.getResult() },
+        },
         expected,
       );
       assert.deepEqual(await Inventory.restock(['nut']), ['nut taken'], 'calling the method directly runs the workflow');

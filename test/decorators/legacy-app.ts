@@ -29,11 +29,30 @@ export class Inventory {
   }
 }
 
+@DBOS.className('Warehouse')
+export class Minified {
+  @DBOS.workflow()
+  static async count(n: number): Promise<number> {
+    return n + 1;
+  }
+}
+
 DBOS.setConfig({ name: 'legacy-decorators', systemDatabaseUrl: process.env.TEST_DB_URL!, logLevel: 'error' });
 await DBOS.launch();
 const handle = await DBOS.startWorkflow(Inventory, { workflowID: 'legacy-1' }).restock(['bolt', 'nut']);
 const result = await handle.getResult();
 const status = await handle.getStatus();
 const steps = await DBOS.listWorkflowSteps('legacy-1');
-console.log(JSON.stringify({ compiledAs, result, className: status?.workflowClassName, name: status?.workflowName, steps: steps?.map((s) => s.name), log: Inventory.log }));
+const renamed = await DBOS.startWorkflow(Minified).count(41);
+console.log(
+  JSON.stringify({
+    compiledAs,
+    result,
+    className: status?.workflowClassName,
+    name: status?.workflowName,
+    steps: steps?.map((s) => s.name),
+    log: Inventory.log,
+    renamed: { className: (await renamed.getStatus())?.workflowClassName, result: await renamed.getResult() },
+  }),
+);
 await DBOS.shutdown();
