@@ -130,7 +130,21 @@ export async function launchRuntime(
     });
     state.scheduler.start();
     const noticeCancellations = location.kind === 'sqlite' || config.useListenNotify === false;
+    let sweeps = 0;
     state.sweep = setInterval(() => {
+      // Which version is latest can change under a running process (a newer one launched and was then rolled back,
+      // an operator's setLatestApplicationVersion): it decides who takes the rows enqueued without a version.
+      if (++sweeps % VERSION_CHECK_EVERY_SWEEPS === 0) {
+        getLatestApplicationVersion(db, appName)
+          .then((latest) => {
+            const isLatest = latest === applicationVersion;
+            if (isLatest === state.latestVersion) return;
+            state.latestVersion = isLatest;
+            logger.info(`Application version ${applicationVersion} is ${isLatest ? 'now' : 'no longer'} the latest`);
+            if (isLatest) state.queues.onReconnect(); // claim the unversioned work that waited for a latest version
+          })
+          .catch((err) => logger.debug('Latest version check failed:', err));
+      }
       cancelExpiredWorkflows(db, appName)
         .then((ids) => ids.forEach((id) => executor.stopLocal(id)))
         .catch((err) => logger.debug('Deadline sweep failed:', err));
@@ -149,6 +163,9 @@ export async function launchRuntime(
     throw err;
   }
 }
+
+/** The sweep runs every second; the latest application version is re-read every this many sweeps. */
+const VERSION_CHECK_EVERY_SWEEPS = 5;
 
 /** Stops dispatching and sweeps, lets local runs finish for up to `waitMs` (the rest stay PENDING), closes the database. */
 export async function stopRuntime(runtime: Runtime, waitMs: number): Promise<void> {

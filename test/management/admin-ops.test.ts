@@ -331,8 +331,8 @@ describeEachBackend('admin operations', (kind) => {
     assert.equal(await versioned.getResult(), 'versioned');
     assert.equal(await column(url, unversioned.workflowID, 'status'), 'ENQUEUED', 'the older, unversioned one was passed over');
 
-    // ... until it is the latest again.
-    await DBOS.setLatestApplicationVersion(TEST_VERSION);
+    // ... until it is the latest again, here made so by another process (a client): this one notices within seconds.
+    await client.setLatestApplicationVersion(TEST_VERSION);
     assert.equal((await DBOS.getLatestApplicationVersion())?.versionName, TEST_VERSION);
     assert.equal(await unversioned.getResult(), 'unversioned');
 
