@@ -49,6 +49,7 @@ import {
   listWorkflowStatuses,
   listWorkflowSteps as readWorkflowSteps,
   type GetWorkflowsInput,
+  type ListWorkflowStepsOptions,
   type StepInfo,
 } from './management/inspect.js';
 import { executorIDOf, type DBOSConfig } from './runtime/config.js';
@@ -755,9 +756,9 @@ export class DBOS {
     return asStep('DBOS.listQueuedWorkflows', () => listWorkflowStatuses(executor.db, queued, executor.identity.applicationName));
   }
 
-  static listWorkflowSteps(workflowID: string): Promise<StepInfo[] | undefined> {
+  static listWorkflowSteps(workflowID: string, options: ListWorkflowStepsOptions = {}): Promise<StepInfo[] | undefined> {
     const executor = engine('DBOS.listWorkflowSteps');
-    return asStep('DBOS.listWorkflowSteps', () => readWorkflowSteps(executor.db, workflowID));
+    return asStep('DBOS.listWorkflowSteps', () => readWorkflowSteps(executor.db, workflowID, options));
   }
 
   static getWorkflow(workflowID: string): Promise<WorkflowStatus | null> {

@@ -23,6 +23,7 @@ import {
   listWorkflowStatuses,
   listWorkflowSteps,
   type GetWorkflowsInput,
+  type ListWorkflowStepsOptions,
   type StepInfo,
 } from '../management/inspect.js';
 import { getEventValue } from '../messaging/events.js';
@@ -121,8 +122,8 @@ export class DBOSClient {
     return listWorkflowStatuses(this.db, queued, this.config.applicationName);
   }
 
-  listWorkflowSteps(workflowID: string): Promise<StepInfo[] | undefined> {
-    return listWorkflowSteps(this.db, workflowID);
+  listWorkflowSteps(workflowID: string, options: ListWorkflowStepsOptions = {}): Promise<StepInfo[] | undefined> {
+    return listWorkflowSteps(this.db, workflowID, options);
   }
 
   /** The first of these workflows to finish (leave PENDING, ENQUEUED and DELAYED). */

@@ -92,9 +92,18 @@ export async function getWorkflowStatus(db: Queryable, workflowID: string): Prom
   return row ? toWorkflowStatus(row) : null;
 }
 
+/** DBOS's paging of listWorkflowSteps. */
+export interface ListWorkflowStepsOptions {
+  limit?: number;
+  offset?: number;
+}
+
 /** The workflow's steps in function-ID order; undefined when the workflow does not exist. */
-export async function listWorkflowSteps(db: Queryable, workflowID: string): Promise<StepInfo[] | undefined> {
-  const [row, steps] = await Promise.all([getWorkflow(db, workflowID), listSteps(db, workflowID)]);
+export async function listWorkflowSteps(db: Queryable, workflowID: string, options: ListWorkflowStepsOptions = {}): Promise<StepInfo[] | undefined> {
+  for (const [key, value] of Object.entries(options)) {
+    if (value !== undefined && !(Number.isInteger(value) && value >= 0)) throw new RangeError(`${key} must be a non-negative integer, got ${value}`);
+  }
+  const [row, steps] = await Promise.all([getWorkflow(db, workflowID), listSteps(db, workflowID, options)]);
   if (!row) return undefined;
   return steps.map((s) => ({
     functionID: s.functionID,

@@ -140,9 +140,13 @@ const LIST_STEPS = sql(
   'transact_list_steps',
   `SELECT function_id, function_name, output, error, child_workflow_id, started_at_epoch_ms, completed_at_epoch_ms,
           serialization
-     FROM dbos.operation_outputs WHERE workflow_uuid = $1 ORDER BY function_id`,
+     FROM dbos.operation_outputs WHERE workflow_uuid = $1 ORDER BY function_id LIMIT $2::bigint OFFSET COALESCE($3::bigint, 0)`,
+  `SELECT function_id, function_name, output, error, child_workflow_id, started_at_epoch_ms, completed_at_epoch_ms,
+          serialization
+     FROM operation_outputs WHERE workflow_uuid = $1 ORDER BY function_id LIMIT COALESCE($2, -1) OFFSET COALESCE($3, 0)`,
 );
 
-export async function listSteps(db: Queryable, workflowID: string): Promise<StepRow[]> {
-  return (await db.query(LIST_STEPS, [workflowID])).map(toStepRow);
+/** A workflow's steps in function-ID order; `limit` and `offset` page through them (no limit: all). */
+export async function listSteps(db: Queryable, workflowID: string, page: { limit?: number; offset?: number } = {}): Promise<StepRow[]> {
+  return (await db.query(LIST_STEPS, [workflowID, page.limit ?? null, page.offset ?? null])).map(toStepRow);
 }

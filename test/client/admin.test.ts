@@ -34,6 +34,13 @@ const fanIn = DBOS.registerWorkflow(
   { name: 'adminFanIn' },
 );
 
+const fiveSteps = DBOS.registerWorkflow(
+  async () => {
+    for (let i = 0; i < 5; i++) await DBOS.runStep(async () => i, { name: `step${i}` });
+  },
+  { name: 'adminFiveSteps' },
+);
+
 after(dropFreshDatabases);
 
 describeEachBackend('DBOSClient queue administration', (kind) => {
@@ -112,6 +119,22 @@ describeEachBackend('waitFirst and waitAll', (kind) => {
     }
     await assert.rejects(DBOS.waitFirst([]), DBOSInvalidWorkflowInputError);
     await assert.rejects(DBOS.waitFirst([DBOS.retrieveWorkflow('no-such-workflow')]), DBOSNonExistentWorkflowError);
+  });
+
+  it('listWorkflowSteps pages with limit and offset, in the application and from a client', async () => {
+    const handle = await DBOS.startWorkflow(fiveSteps, { workflowID: `paged-${kind}` })();
+    await handle.getResult();
+    const ids = (steps: { functionID: number }[] | undefined) => steps?.map((s) => s.functionID);
+    assert.deepEqual(ids(await DBOS.listWorkflowSteps(handle.workflowID)), [0, 1, 2, 3, 4]);
+    assert.deepEqual(ids(await DBOS.listWorkflowSteps(handle.workflowID, { limit: 2, offset: 1 })), [1, 2]);
+    assert.deepEqual(ids(await DBOS.listWorkflowSteps(handle.workflowID, { offset: 3 })), [3, 4]);
+    const client = await DBOSClient.create({ systemDatabaseUrl: url() });
+    try {
+      assert.deepEqual(ids(await client.listWorkflowSteps(handle.workflowID, { limit: 1 })), [0]);
+      await assert.rejects(client.listWorkflowSteps(handle.workflowID, { limit: -1 }), RangeError);
+    } finally {
+      await client.destroy();
+    }
   });
 
   it('inside a workflow, waitFirst and waitAll are checkpointed steps', async () => {
