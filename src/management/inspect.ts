@@ -30,6 +30,19 @@ export interface GetWorkflowsInput {
   endTime?: TimeInput;
   completedAfter?: TimeInput;
   completedBefore?: TimeInput;
+  /** When a queue's dispatcher took the workflow (started_at_epoch_ms). */
+  dequeuedAfter?: TimeInput;
+  dequeuedBefore?: TimeInput;
+  /** Workflows that were (or were not) forked. */
+  wasForkedFrom?: boolean;
+  /** Workflows that are (or are not) forks. */
+  isFork?: boolean;
+  /** Child workflows (or top-level ones). */
+  hasParent?: boolean;
+  /** Workflows whose attributes contain these. */
+  attributes?: Record<string, unknown>;
+  /** Workflows of these applications (default: your own and unclaimed ones). */
+  applicationName?: OneOrMany;
   limit?: number;
   offset?: number;
   sortDesc?: boolean;
@@ -74,7 +87,14 @@ export function toFilter(input: GetWorkflowsInput, applicationName?: string): Wo
     endTime: epochMs(input.endTime),
     completedAfter: epochMs(input.completedAfter),
     completedBefore: epochMs(input.completedBefore),
+    dequeuedAfter: epochMs(input.dequeuedAfter),
+    dequeuedBefore: epochMs(input.dequeuedBefore),
+    wasForkedFrom: input.wasForkedFrom,
+    isFork: input.isFork,
+    hasParent: input.hasParent,
+    attributes: input.attributes,
     applicationName,
+    applicationNames: many(input.applicationName),
     limit: input.limit,
     offset: input.offset,
     sortDesc: input.sortDesc,

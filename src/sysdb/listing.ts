@@ -21,8 +21,17 @@ export interface WorkflowFilter {
   endTime?: number;
   completedAfter?: number;
   completedBefore?: number;
+  dequeuedAfter?: number;
+  dequeuedBefore?: number;
+  wasForkedFrom?: boolean;
+  isFork?: boolean;
+  hasParent?: boolean;
+  /** Rows whose attributes contain these (JSON containment on PostgreSQL; key by key on SQLite, see below). */
+  attributes?: Record<string, unknown>;
   /** Rows of this application and unclaimed (NULL) rows; not applied to lookups by ID. */
   applicationName?: string;
+  /** Rows of exactly these applications (overrides applicationName). */
+  applicationNames?: string[];
   limit?: number;
   offset?: number;
   sortDesc?: boolean;
@@ -54,6 +63,32 @@ class WhereBuilder {
   compare(column: string, op: '>=' | '<=', value: number | undefined): void {
     if (value !== undefined) this.clauses.push(`${column} ${op} ${this.param(value)}`);
   }
+
+  /** `true`: the condition holds; `false`: it does not; undefined: no filter. */
+  flag(condition: string, value: boolean | undefined): void {
+    if (value !== undefined) this.clauses.push(value ? `(${condition})` : `NOT (${condition})`);
+  }
+
+  /**
+   * PostgreSQL: JSONB containment (`@>`). SQLite has no containment operator: each top-level key must be present
+   * with an equal value (objects and arrays compared as JSON text), which is containment for flat attributes.
+   */
+  contains(column: string, attributes: Record<string, unknown> | undefined): void {
+    if (!attributes) return;
+    if (this.dialect === 'postgres') {
+      this.clauses.push(`${column} @> ${this.param(JSON.stringify(attributes))}::jsonb`);
+      return;
+    }
+    for (const [key, value] of Object.entries(attributes)) {
+      const path = this.param(`$."${key.replace(/["\\]/g, (c) => `\\${c}`)}"`);
+      const wanted = this.param(JSON.stringify(value));
+      this.clauses.push(
+        value !== null && typeof value === 'object'
+          ? `json(json_extract(${column}, ${path})) = json(${wanted})`
+          : `json_type(${column}, ${path}) IS NOT NULL AND json_extract(${column}, ${path}) IS json_extract(${wanted}, '$')`,
+      );
+    }
+  }
 }
 
 export async function listWorkflows(db: Queryable, filter: WorkflowFilter): Promise<WorkflowRow[]> {
@@ -76,7 +111,15 @@ export async function listWorkflows(db: Queryable, filter: WorkflowFilter): Prom
   w.compare('ws.created_at', '<=', filter.endTime);
   w.compare('ws.completed_at', '>=', filter.completedAfter);
   w.compare('ws.completed_at', '<=', filter.completedBefore);
-  if (filter.applicationName !== undefined && !filter.workflowIDs?.length) {
+  w.compare('ws.started_at_epoch_ms', '>=', filter.dequeuedAfter);
+  w.compare('ws.started_at_epoch_ms', '<=', filter.dequeuedBefore);
+  w.flag('ws.was_forked_from IS TRUE', filter.wasForkedFrom);
+  w.flag('ws.forked_from IS NOT NULL', filter.isFork);
+  w.flag('ws.parent_workflow_id IS NOT NULL', filter.hasParent);
+  w.contains('ws.attributes', filter.attributes);
+  if (filter.applicationNames?.length) {
+    w.oneOf('ws.application_name', filter.applicationNames);
+  } else if (filter.applicationName !== undefined && !filter.workflowIDs?.length) {
     w.clauses.push(`(ws.application_name = ${w.param(filter.applicationName)} OR ws.application_name IS NULL)`);
   }
   const loadInput = filter.loadInput ?? true;
