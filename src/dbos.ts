@@ -52,17 +52,20 @@ import {
   type ListWorkflowStepsOptions,
   type StepInfo,
 } from './management/inspect.js';
-import { executorIDOf, type DBOSConfig } from './runtime/config.js';
+import { executorIDOf, systemDatabaseLocation, type DBOSConfig } from './runtime/config.js';
 import { currentFrame, nextStartStorage, type NextStartOptions } from './runtime/context.js';
 import type { Executor, StartOptions } from './runtime/executor.js';
 import { checkpointedResult, RuntimeWorkflowHandle, type WorkflowHandle } from './runtime/handle.js';
 import { ConsoleLogger, type Logger } from './runtime/logger.js';
 import { Registry, type AnyFunction, type RegisteredWorkflow, type StepConfig, type WorkflowConfig } from './runtime/registry.js';
 import { builtinSteps, durableSleep, runStep } from './runtime/steps.js';
+import { deprecatePatch, patch } from './runtime/patching.js';
 import type { WorkflowStatus } from './runtime/workflow-status.js';
 import type { DriverStats } from './sysdb/driver.js';
-import type { Span } from './tracing/tracing.js';
+import type { Span, Tracer } from './tracing/tracing.js';
 import { launchRuntime, stopRuntime, type Runtime } from './launch.js';
+import { enqueueByName, type EnqueueWorkflowOptions } from './enqueue-by-name.js';
+import { migrateSystemDatabase } from './sysdb/open.js';
 import { checkSchedulerConfig, declareScheduled, forgetDeclaredSchedules, type ScheduledArgs, type SchedulerConfig } from './scheduler/declared.js';
 import * as schedules from './scheduler/schedules.js';
 import type { ListSchedulesFilters, ScheduleEnv, ScheduleOptions, ScheduleUpdate, WorkflowSchedule } from './scheduler/schedules.js';
@@ -274,8 +277,23 @@ export class DBOS {
     lifecycleCallbacks.add(callback);
   }
 
+  /**
+   * Creates or migrates a system database without launching (typically as a privileged role), and optionally grants
+   * `applicationRole` what the application needs at run time, for processes launched with `runMigrations: false`.
+   * PostgreSQL or `sqlite:` URLs; SQLite has no roles, so a role is ignored there.
+   */
+  static async migrate(systemDatabaseUrl: string, options: { schemaName?: string; applicationRole?: string } = {}): Promise<void> {
+    const location = systemDatabaseLocation({ systemDatabaseUrl, systemDatabaseSchemaName: options.schemaName }, 'migrate');
+    await migrateSystemDatabase(location, { applicationRole: options.applicationRole });
+  }
+
   static isInitialized(): boolean {
     return runtime !== undefined;
+  }
+
+  /** The tracer of this process's workflow and step spans, for spans of the application's own; undefined when tracing is off. */
+  static get tracer(): Tracer | undefined {
+    return current()?.executor.tracing?.tracer;
   }
 
   static get logger(): Logger {
@@ -476,6 +494,11 @@ export class DBOS {
     return withNextStart({ queueName }, callback);
   }
 
+  /** Runs `callback`. DBOS keeps the caller's name for its logs; Transact does not use it. */
+  static withNamedContext<R>(_callerName: string, callback: () => Promise<R>): Promise<R> {
+    return callback();
+  }
+
   static withAuthedContext<R>(authenticatedUser: string, authenticatedRoles: string[], callback: () => Promise<R>): Promise<R> {
     return withNextStart({ authenticatedUser, authenticatedRoles }, callback);
   }
@@ -500,6 +523,19 @@ export class DBOS {
     const rt = current();
     if (!rt) return Promise.resolve(Date.now());
     return builtinSteps.now(rt.executor);
+  }
+
+  /**
+   * In workflow code, with `enablePatching: true`: whether this execution runs the code past patch `patchName`. False
+   * only for an execution that had already got past this point under the unpatched code (dbos-spec §3.6).
+   */
+  static patch(patchName: string): Promise<boolean> {
+    return patch(patchName, patchingEnabled());
+  }
+
+  /** `patch` for code whose unpatched executions have all finished: always true, and it records nothing. */
+  static deprecatePatch(patchName: string): Promise<boolean> {
+    return deprecatePatch(patchName, patchingEnabled());
   }
 
   static randomUUID(): Promise<string> {
@@ -629,6 +665,32 @@ export class DBOS {
   }
 
   /** Registered queues of these applications (default: this one) and unclaimed ones. */
+  /**
+   * Enqueues a workflow by name, with DBOSClient.enqueue's options and row (the function may live in another process
+   * or language, so the registry is not consulted; `appVersion` is left unset unless given). The queue must be one of
+   * this application's unless `applicationName` names another. Inside a workflow it is a checkpointed child start.
+   */
+  static enqueueWorkflowWithOptions<T = unknown>(options: EnqueueWorkflowOptions, ...args: unknown[]): Promise<WorkflowHandle<T>> {
+    try {
+      const rt = current();
+      if (!rt) throw new DBOSExecutorNotInitializedError('DBOS.enqueueWorkflowWithOptions');
+      const queueExists = (name: string, partitionKey: string | undefined) => rt.queues.queueExists(name, partitionKey);
+      return enqueueByName(rt.executor, queueExists, options, args).then((id) => new RuntimeWorkflowHandle<T>(rt.executor, id));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** Enqueues by name with portable (cross-language) arguments, as DBOSClient.enqueuePortable does. */
+  static enqueueWorkflowWithOptionsPortable<T = unknown>(
+    options: EnqueueWorkflowOptions,
+    positionalArgs: unknown[],
+    namedArgs?: Record<string, unknown>,
+  ): Promise<WorkflowHandle<T>> {
+    const args = namedArgs && Object.keys(namedArgs).length > 0 ? [...positionalArgs, namedArgs] : positionalArgs;
+    return DBOS.enqueueWorkflowWithOptions<T>({ ...options, serializationType: 'portable' }, ...args);
+  }
+
   static async listQueues(applicationName?: string | string[]): Promise<WorkflowQueue[]> {
     return queueService('DBOS.listQueues').list(applicationName);
   }
@@ -886,6 +948,14 @@ export function registeredWorkflowName(fn: AnyFunction): { name: string; classNa
   return reg ? { name: reg.name, className: reg.className } : undefined;
 }
 
+/**
+ * The engine serving this call (inside a workflow, the one running it; elsewhere, the launched one), for facade-level
+ * add-ons such as the Debouncer; DBOSExecutorNotInitializedError before launch. Not part of the public API.
+ */
+export function engineForAddOn(what: string): Executor {
+  return engine(what);
+}
+
 /** Round trips issued by this process's system database so far (benchmarks and tests; not part of the public API). */
 export function systemDatabaseStats(): DriverStats | undefined {
   return runtime?.db.stats;
@@ -934,6 +1004,12 @@ async function checkScheduleQueue(rt: Runtime, queueName: string): Promise<void>
   if (!usable) {
     throw new DBOSInvalidScheduleError(`Queue ${queueName} does not exist: declare it or register it with DBOS.registerQueue first`);
   }
+}
+
+/** `enablePatching` of the engine serving this call (or of the configuration, before launch). */
+function patchingEnabled(): boolean {
+  const rt = current();
+  return rt ? rt.executor.patchingEnabled : config.enablePatching === true;
 }
 
 function withNextStart<R>(options: NextStartOptions, callback: () => Promise<R>): Promise<R> {

@@ -13,6 +13,11 @@ export { SchedulerMode, type SchedulerConfig, type ScheduledArgs } from './sched
 export type { ListSchedulesFilters, ScheduleOptions, ScheduleUpdate, WorkflowSchedule } from './scheduler/schedules.js';
 export { DBOSClient, type ClientScheduleDefinition, type DBOSClientConfig } from './client/client.js';
 export type { ClientEnqueueOptions } from './client/enqueue.js';
+export { Debouncer, type DebouncerConfig } from './debouncer.js';
+export { DebouncerClient, type DebouncerClientConfig } from './client/debouncer.js';
+export type { ApplicationRowCounts, RenameApplicationOptions } from './management/applications.js';
+export type { EnqueueWorkflowOptions } from './enqueue-by-name.js';
+export type { Tracer } from './tracing/tracing.js';
 export { startAdminServer, type AdminServer } from './admin/server.js';
 export {
   WorkflowQueue,

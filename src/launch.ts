@@ -62,6 +62,7 @@ export async function launchRuntime(
       pollIntervalMs,
       (name, partitionKey) => state.queues.queueExists(name, partitionKey),
     );
+    executor.patchingEnabled = config.enablePatching === true;
     executor.tracing = await loadTracing(
       { enabled: config.tracingEnabled ?? config.enableOTLP ?? false, format: config.otelAttributeFormat },
       logger,

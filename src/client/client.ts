@@ -18,6 +18,8 @@ import {
   type WorkflowDelay,
 } from '../management/control.js';
 import { enqueueFromClient, type ClientEnqueueOptions } from './enqueue.js';
+import { renameApplication, type ApplicationRowCounts, type RenameApplicationOptions } from '../management/applications.js';
+import { debounceWorkflow, type DebounceRequest } from '../queues/debounce.js';
 import {
   getWorkflowStatus,
   listWorkflowStatuses,
@@ -80,6 +82,11 @@ export class DBOSClient {
     private readonly config: DBOSClientConfig,
   ) {
     this.queues = new QueueAdmin(db, config.applicationName ?? null);
+  }
+
+  /** The application this client acts for; undefined if it writes unclaimed rows. */
+  get applicationName(): string | undefined {
+    return this.config.applicationName;
   }
 
   static async create(config: DBOSClientConfig): Promise<DBOSClient> {
@@ -169,9 +176,16 @@ export class DBOSClient {
     return this.queues.list(applicationName);
   }
 
+  /** A row a client enqueues belongs to the client's application (if it has one) unless the options say otherwise. */
+  private owned(options: ClientEnqueueOptions): ClientEnqueueOptions {
+    return options.applicationName !== undefined || this.config.applicationName === undefined
+      ? options
+      : { ...options, applicationName: this.config.applicationName };
+  }
+
   /** Enqueues a workflow of the application by name; the application's dispatchers run it. */
   async enqueue<T = unknown>(options: ClientEnqueueOptions, ...args: unknown[]): Promise<WorkflowHandle<T>> {
-    return this.retrieveWorkflow<T>(await enqueueFromClient(this.db, options, args));
+    return this.retrieveWorkflow<T>(await enqueueFromClient(this.db, this.owned(options), args));
   }
 
   /** Enqueues with portable (cross-language) arguments: `{"positionalArgs": [...]}`. */
@@ -180,8 +194,27 @@ export class DBOSClient {
     positionalArgs: unknown[],
     namedArgs?: Record<string, unknown>,
   ): Promise<WorkflowHandle<T>> {
-    const args = namedArgs && Object.keys(namedArgs).length > 0 ? [...positionalArgs, namedArgs] : positionalArgs;
-    return this.retrieveWorkflow<T>(await enqueueFromClient(this.db, { ...options, serializationType: 'portable' }, args));
+    const portable = { ...this.owned(options), serializationType: 'portable' as const };
+    return this.retrieveWorkflow<T>(await enqueueFromClient(this.db, portable, portableArgs(positionalArgs, namedArgs)));
+  }
+
+  /** enqueuePortable inside a transaction the caller holds (see enqueueInTransaction). PostgreSQL only. */
+  async enqueuePortableInTransaction<T = unknown>(
+    pgClient: pg.ClientBase,
+    options: ClientEnqueueOptions,
+    positionalArgs: unknown[],
+    namedArgs?: Record<string, unknown>,
+  ): Promise<WorkflowHandle<T>> {
+    const portable = { ...this.owned(options), serializationType: 'portable' as const };
+    const db = this.callerTransaction(pgClient);
+    return this.retrieveWorkflow<T>(await enqueueFromClient(db, portable, portableArgs(positionalArgs, namedArgs)));
+  }
+
+  /** For DebouncerClient: one debounce call on this client's database. Not part of the public API. @internal */
+  async debounceWorkflow(request: DebounceRequest): Promise<WorkflowHandle<unknown>> {
+    const result = await debounceWorkflow(this.db, request);
+    if (!('workflowID' in result)) throw new DBOSError('A client debounce is not a workflow step'); // no step, never fenced
+    return this.retrieveWorkflow(result.workflowID);
   }
 
   /**
@@ -189,7 +222,7 @@ export class DBOSClient {
    * exists exactly when the caller's transaction commits. PostgreSQL only.
    */
   async enqueueInTransaction<T = unknown>(pgClient: pg.ClientBase, options: ClientEnqueueOptions, ...args: unknown[]): Promise<WorkflowHandle<T>> {
-    return this.retrieveWorkflow<T>(await enqueueFromClient(this.callerTransaction(pgClient), options, args));
+    return this.retrieveWorkflow<T>(await enqueueFromClient(this.callerTransaction(pgClient), this.owned(options), args));
   }
 
   /** Sends inside a transaction the caller holds (see enqueueInTransaction). PostgreSQL only. */
@@ -265,6 +298,17 @@ export class DBOSClient {
   /** Makes a known version the latest (its timestamp becomes now). */
   setLatestApplicationVersion(versionName: string): Promise<void> {
     return setLatestApplicationVersion(this.db, versionName, this.config.applicationName ?? null);
+  }
+
+  /**
+   * Gives application `newName` the rows `oldName` owns (its queues, schedules, versions, workflows and steps), and
+   * with `adoptUnclaimedRows` the rows no application owns; `oldName` undefined moves only those. Stop the application
+   * being renamed first. Active workflows move with the queues, schedules and versions in one transaction; the other
+   * workflows and the steps in batches of `batchSize` (default 10,000; null: everything in one transaction).
+   * Returns the rows moved, by table.
+   */
+  renameApplication(oldName: string | undefined, newName: string, options: RenameApplicationOptions = {}): Promise<ApplicationRowCounts> {
+    return renameApplication(this.db, oldName, newName, options);
   }
 
   // ----------------------------------------------------------------------------------------- messages, events, streams
@@ -374,4 +418,9 @@ export class DBOSClient {
   async destroy(): Promise<void> {
     await this.db.close();
   }
+}
+
+/** DBOS's portable arguments: named arguments travel as a last positional object. */
+function portableArgs(positionalArgs: unknown[], namedArgs?: Record<string, unknown>): unknown[] {
+  return namedArgs && Object.keys(namedArgs).length > 0 ? [...positionalArgs, namedArgs] : positionalArgs;
 }

@@ -7,12 +7,13 @@ import {
   DBOSConflictingWorkflowError,
   DBOSError,
   DBOSInvalidQueuePriorityError,
+  DBOSWorkflowConflictError,
   DBOSWorkflowIDInUseError,
 } from '../errors.js';
 import { NATIVE_SERIALIZATION, PORTABLE_SERIALIZATION, serializeArgs } from '../serialization/index.js';
 import type { SqlDriver } from '../sysdb/driver.js';
 import { announceQueuedWork } from '../sysdb/queues.js';
-import { insertWorkflow } from '../sysdb/workflows.js';
+import { insertWorkflow, type ParentStep } from '../sysdb/workflows.js';
 
 /** DBOS's ClientEnqueueOptions. */
 export interface ClientEnqueueOptions {
@@ -36,12 +37,24 @@ export interface ClientEnqueueOptions {
   applicationName?: string;
 }
 
+/**
+ * What an application stamps on a row it enqueues by name (DBOS.enqueueWorkflowWithOptions); a client stamps nothing.
+ * The application wakes its own dispatcher and announces the work itself (coalesced), so nothing is announced here.
+ */
+export interface EnqueueOrigin {
+  executorID: string;
+  applicationID: string | null;
+  /** Inside a workflow: the caller's step row, written in the same statement as the child's row. */
+  parent?: ParentStep;
+}
+
 export async function enqueueFromClient(
   db: SqlDriver,
   options: ClientEnqueueOptions,
   args: unknown[],
   /** The schedule firing it (scheduled workflows only). */
   scheduleName?: string,
+  origin?: EnqueueOrigin,
 ): Promise<string> {
   if (!options.queueName || !options.workflowName) throw new DBOSError('enqueue needs a queueName and a workflowName');
   const priority = options.priority ?? 0;
@@ -60,9 +73,9 @@ export async function enqueueFromClient(
     className,
     configName,
     queueName: options.queueName,
-    executorID: '',
+    executorID: origin?.executorID ?? '',
     applicationVersion: options.appVersion ?? null,
-    applicationID: '',
+    applicationID: origin ? origin.applicationID : '',
     applicationName: options.applicationName ?? null,
     ownerXid: null,
     creatorXid,
@@ -71,7 +84,7 @@ export async function enqueueFromClient(
     deduplicationID: options.deduplicationID ?? null,
     priority,
     queuePartitionKey: options.queuePartitionKey ?? null,
-    parentWorkflowID: null,
+    parentWorkflowID: origin?.parent?.workflowID ?? null,
     serialization: portable ? PORTABLE_SERIALIZATION : NATIVE_SERIALIZATION,
     delayUntilEpochMS: delayed ? Date.now() + options.delaySeconds! * 1000 : null,
     authenticatedUser: options.authenticatedUser ?? null,
@@ -80,7 +93,9 @@ export async function enqueueFromClient(
     attributes: options.attributes ? JSON.stringify(options.attributes) : null,
     scheduleName: scheduleName ?? null,
     inputs: inputs.text,
-  });
+  }, origin?.parent);
+  // The caller's run no longer owns its workflow, so nothing was written; the caller finds out why.
+  if (!result.parentOwned) throw new DBOSWorkflowConflictError(origin!.parent!.workflowID);
   if (!result.created) {
     const existing = result.existing;
     if (existing.name !== options.workflowName || existing.className !== className || existing.configName !== configName) {
@@ -89,6 +104,6 @@ export async function enqueueFromClient(
     if (options.workflowIDReusePolicy === 'reject') throw new DBOSWorkflowIDInUseError(workflowID);
     return workflowID;
   }
-  if (!delayed) await announceQueuedWork(db, [options.queueName]);
+  if (!delayed && !origin) await announceQueuedWork(db, [options.queueName]);
   return workflowID;
 }

@@ -22,6 +22,11 @@ export interface DBOSConfig {
   useListenNotify?: boolean;
   applicationVersion?: string;
   executorID?: string;
+  /**
+   * Allows DBOS.patch / DBOS.deprecatePatch. Changed code then replays old executions through its patches instead of
+   * being a new version, so without an explicit applicationVersion the version is `PATCHING_ENABLED` (not a hash).
+   */
+  enablePatching?: boolean;
   logLevel?: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   logger?: Logger;
   /** Embedded database only: FULL (default) survives power loss; NORMAL survives process crashes and is faster. */
@@ -84,13 +89,18 @@ export function executorIDOf(config: DBOSConfig): string {
   return process.env.DBOS__VMID ?? config.executorID ?? 'local';
 }
 
+/** The version every process with patching enabled shares, whatever its code (an explicit version still wins). */
+export const PATCHING_ENABLED_VERSION = 'PATCHING_ENABLED';
+
 /**
  * Without an explicit version, the version is a hash of the registered workflows' source, so a changed workflow is a
- * new version and its old runs are not replayed by new code.
+ * new version and its old runs are not replayed by new code. With patching enabled, replaying old runs with new code
+ * is the point (its patches keep them deterministic), so every build shares one version.
  */
 export function applicationVersionOf(config: DBOSConfig, appName: string, workflows: RegisteredWorkflow[]): string {
   const explicit = config.applicationVersion ?? process.env.DBOS__APPVERSION;
   if (explicit) return explicit;
+  if (config.enablePatching) return PATCHING_ENABLED_VERSION;
   const hash = createHash('md5');
   for (const source of workflows.map((w) => w.fn.toString()).sort()) hash.update(source);
   hash.update('transact');

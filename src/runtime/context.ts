@@ -45,6 +45,14 @@ export class WorkflowContext {
     return this.nextID++;
   }
 
+  /**
+   * The ID nextFunctionID() would hand out, without taking it: a patch check that finds an older execution's step
+   * there leaves the ID to that step. Read and decided on synchronously, like taking an ID.
+   */
+  peekFunctionID(): number {
+    return this.nextID;
+  }
+
   /** The recorded step at this function ID, if a previous run of this workflow got that far. */
   recordedStep(functionID: number): StepRow | undefined {
     return this.recorded?.get(functionID);

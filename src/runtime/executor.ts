@@ -86,6 +86,8 @@ export class Executor {
   enqueueListener?: EnqueueListener;
   /** Spans for workflows and steps, when tracing is on. */
   tracing?: Tracing;
+  /** `enablePatching` from the config: DBOS.patch and DBOS.deprecatePatch are refused without it. */
+  patchingEnabled = false;
   shuttingDown = false;
 
   constructor(
@@ -151,11 +153,7 @@ export class Executor {
     const validatedArgs = this.validateArgs(reg, args);
     const inputs = serializeArgs(validatedArgs, format, `the arguments of workflow ${describe(reg.className, reg.name)}`);
     const queueName = options.queueName;
-    if (queueName !== undefined && !(await this.queueExists(queueName, options.queuePartitionKey))) {
-      throw new DBOSInvalidWorkflowInputError(
-        `Queue ${queueName} is not declared in this process: declare it with new WorkflowQueue(${JSON.stringify(queueName)}) or DBOS.registerQueue before enqueueing to it`,
-      );
-    }
+    if (queueName !== undefined) await this.requireQueue(queueName, options.queuePartitionKey);
     const now = Date.now();
     let timeoutMS: number | null = null;
     let deadline: number | null = null;
@@ -226,7 +224,17 @@ export class Executor {
     return workflowID;
   }
 
-  private validateArgs(reg: RegisteredWorkflow, args: unknown[]): unknown[] {
+  /** Rejects an enqueue to a queue this process does not know (nothing would ever run it). */
+  async requireQueue(queueName: string, partitionKey: string | undefined): Promise<void> {
+    if (!(await this.queueExists(queueName, partitionKey))) {
+      throw new DBOSInvalidWorkflowInputError(
+        `Queue ${queueName} is not declared in this process: declare it with new WorkflowQueue(${JSON.stringify(queueName)}) or DBOS.registerQueue before enqueueing to it`,
+      );
+    }
+  }
+
+  /** The workflow's arguments as its input schema (if it has one) accepts them; DBOSInvalidWorkflowInputError if not. */
+  validateArgs(reg: RegisteredWorkflow, args: unknown[]): unknown[] {
     if (!reg.config.inputSchema) return args;
     try {
       const parsed = reg.config.inputSchema.parse(args);

@@ -3,7 +3,7 @@
 
 import { DBOSInitializationError } from '../errors.js';
 import type { SqlDriver } from './driver.js';
-import { migratePostgres, migrateSqlite, SCHEMA_VERSION } from './migrations/index.js';
+import { grantApplicationRole, migratePostgres, migrateSqlite, SCHEMA_VERSION } from './migrations/index.js';
 import { PostgresDriver } from './postgres-driver.js';
 import { SqliteDriver } from './sqlite-driver.js';
 
@@ -52,6 +52,28 @@ export async function openSystemDatabase(location: DatabaseLocation, options: Op
       : new DBOSInitializationError(`Cannot prepare the system database: ${(err as Error).message}`, { cause: err });
   }
   return driver;
+}
+
+/**
+ * Creates or migrates a system database without launching anything (DBOS.migrate), typically as a privileged role,
+ * and optionally grants `applicationRole` what an application needs to run on it. SQLite has no roles: a file is
+ * migrated, and a role is ignored.
+ */
+export async function migrateSystemDatabase(
+  location: DatabaseLocation,
+  options: { applicationRole?: string } = {},
+): Promise<void> {
+  const driver = await openSystemDatabase(location, { migrate: true, poolSize: 1 });
+  try {
+    if (location.kind === 'postgres' && options.applicationRole && driver instanceof PostgresDriver) {
+      await grantApplicationRole(driver.rawPool, location.schema, options.applicationRole).catch((err: Error) => {
+        const what = `role ${options.applicationRole} access to schema ${location.schema}`;
+        throw new DBOSInitializationError(`Migrated the system database, but could not grant ${what}: ${err.message}`, { cause: err });
+      });
+    }
+  } finally {
+    await driver.close();
+  }
 }
 
 const VERSION = { name: 'transact_schema_version', postgres: 'SELECT max(version) AS version FROM dbos.dbos_migrations' };

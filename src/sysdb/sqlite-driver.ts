@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import {
   countRoundTrip,
@@ -32,12 +32,13 @@ export class SqliteDriver implements SqlDriver {
   readonly maxConnections = 1;
   readonly db: Database.Database;
   private readonly prepared = new WeakMap<Statement, Database.Statement>();
-  private readonly mutex = new Mutex();
+  private readonly mutex: Mutex;
   private listeners: NotificationListener[] = [];
   private closed = false;
 
   constructor(readonly options: SqliteDriverOptions) {
     if (options.file !== ':memory:') mkdirSync(dirname(options.file), { recursive: true });
+    this.mutex = options.file === ':memory:' ? new Mutex() : mutexForFile(resolve(options.file));
     this.db = new Database(options.file);
     this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
     this.db.pragma('journal_mode = WAL');
@@ -127,6 +128,19 @@ function toSqlite(value: unknown): unknown {
   if (typeof value === 'boolean') return value ? 1 : 0;
   if (Array.isArray(value)) return JSON.stringify(value);
   return value;
+}
+
+/**
+ * Every connection of this process to one file shares one mutex (the engine and a DBOSClient, say). Waiting for
+ * SQLite's write lock is a synchronous busy-wait that blocks the event loop, so a second connection of the same
+ * process must never wait on it while a transaction of the first is open across an await: it could not commit.
+ */
+const fileMutexes = new Map<string, Mutex>();
+
+function mutexForFile(path: string): Mutex {
+  let mutex = fileMutexes.get(path);
+  if (!mutex) fileMutexes.set(path, (mutex = new Mutex()));
+  return mutex;
 }
 
 /** A FIFO async mutex; `held` lets single statements skip it when nothing is in progress. */

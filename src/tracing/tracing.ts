@@ -20,7 +20,21 @@ export interface SpanIdentity {
   queueName?: string | null;
 }
 
+/**
+ * DBOS.tracer: spans of the application's own, from the same tracer as the workflow and step spans. Attribute names
+ * given in DBOS's legacy form are renamed under `otelAttributeFormat: 'semconv'`, as for DBOS's own spans.
+ */
+export interface Tracer {
+  /** The name this tracer emits for a DBOS attribute (the name itself when it is not one of DBOS's). */
+  resolveAttributeName(key: string): string;
+  /** A span, a child of `parent` when given, else of the active span. */
+  startSpan(name: string, attributes?: import('@opentelemetry/api').Attributes, parent?: Span): Span;
+  endSpan(span: Span): void;
+}
+
 export interface Tracing {
+  /** For DBOS.tracer. */
+  readonly tracer: Tracer;
   /** A workflow run's span (a root span, or a child of the span active when it was started locally). */
   startWorkflow(who: SpanIdentity): Span;
   /** A step's span, a child of its workflow's. */
@@ -28,6 +42,20 @@ export interface Tracing {
   /** Ends a span, marking it failed when `error` is given. */
   end(span: Span, error?: unknown): void;
 }
+
+/** DBOS's legacy attribute names, and their semantic-convention names (otelAttributeFormat 'semconv'). */
+const SEMCONV_NAMES: Record<string, string> = {
+  operationUUID: 'dbos.operation.workflow_id',
+  operationType: 'dbos.operation.type',
+  operationName: 'dbos.operation.name',
+  applicationID: 'dbos.application.id',
+  applicationVersion: 'dbos.application.version',
+  executorID: 'dbos.executor.id',
+  queueName: 'dbos.queue.name',
+  authenticatedUser: 'dbos.auth.user',
+  authenticatedRoles: 'dbos.auth.roles',
+  assumedRole: 'dbos.auth.assumed_role',
+};
 
 /** DBOS's legacy attribute names (otelAttributeFormat 'legacy', the default) or its semantic-convention ones. */
 function attributes(who: SpanIdentity, operationType: string, operationName: string, format: 'legacy' | 'semconv') {
@@ -43,42 +71,40 @@ function attributes(who: SpanIdentity, operationType: string, operationName: str
     authenticatedRoles: who.authenticatedRoles.length ? who.authenticatedRoles : undefined,
     assumedRole: who.assumedRole ?? undefined,
   };
-  const renamed: Record<string, string> = {
-    operationUUID: 'dbos.operation.workflow_id',
-    operationType: 'dbos.operation.type',
-    operationName: 'dbos.operation.name',
-    applicationID: 'dbos.application.id',
-    applicationVersion: 'dbos.application.version',
-    executorID: 'dbos.executor.id',
-    queueName: 'dbos.queue.name',
-    authenticatedUser: 'dbos.auth.user',
-    authenticatedRoles: 'dbos.auth.roles',
-    assumedRole: 'dbos.auth.assumed_role',
-  };
   const out: Record<string, string | string[]> = {};
   for (const [key, value] of Object.entries(legacy)) {
-    if (value !== undefined) out[format === 'semconv' ? renamed[key]! : key] = value;
+    if (value !== undefined) out[format === 'semconv' ? SEMCONV_NAMES[key]! : key] = value;
   }
   return out;
 }
 
 class OtelTracing implements Tracing {
-  private readonly tracer: import('@opentelemetry/api').Tracer;
+  private readonly otel: import('@opentelemetry/api').Tracer;
+  readonly tracer: Tracer;
 
   constructor(
     private readonly api: OtelApi,
     private readonly format: 'legacy' | 'semconv',
   ) {
-    this.tracer = api.trace.getTracer('transact');
+    this.otel = api.trace.getTracer('transact');
+    this.tracer = {
+      resolveAttributeName: (key) => (format === 'semconv' ? (SEMCONV_NAMES[key] ?? key) : key),
+      startSpan: (name, attributes = {}, parent) => {
+        const renamed = Object.fromEntries(Object.entries(attributes).map(([k, v]) => [this.tracer.resolveAttributeName(k), v]));
+        const context = parent ? api.trace.setSpan(api.context.active(), parent) : api.context.active();
+        return this.otel.startSpan(name, { attributes: renamed }, context);
+      },
+      endSpan: (span) => span.end(),
+    };
   }
 
   startWorkflow(who: SpanIdentity): Span {
-    return this.tracer.startSpan(who.workflowName, { attributes: attributes(who, 'workflow', who.workflowName, this.format) });
+    return this.otel.startSpan(who.workflowName, { attributes: attributes(who, 'workflow', who.workflowName, this.format) });
   }
 
   startStep(workflowSpan: Span, who: SpanIdentity, stepName: string, functionID: number): Span {
     const parent = this.api.trace.setSpan(this.api.context.active(), workflowSpan);
-    const span = this.tracer.startSpan(stepName, { attributes: attributes(who, 'step', stepName, this.format) }, parent);
+    const span = this.otel.startSpan(stepName, { attributes: attributes(who, 'step', stepName, this.format) }, parent);
     span.setAttribute(this.format === 'semconv' ? 'dbos.step.function_id' : 'functionID', functionID);
     return span;
   }

@@ -55,6 +55,11 @@ describeEachBackend('DBOSClient queue administration', (kind) => {
     const queue = await client.registerQueue('from-client', { workerConcurrency: 2, rateLimit: { limitPerPeriod: 10, periodSec: 1 } });
     assert.deepEqual([queue.name, queue.databaseBacked, queue.workerConcurrency, queue.applicationName], ['from-client', true, 2, TEST_APP]);
 
+    // What the client enqueues belongs to the client's application.
+    const enqueued = await client.enqueue({ queueName: 'from-client', workflowName: 'adminEcho' }, `owned-${kind}`);
+    assert.equal(await enqueued.getResult(), `owned-${kind}`);
+    assert.equal((await client.getWorkflow(enqueued.workflowID))?.applicationName, TEST_APP);
+
     const handle = await DBOS.startWorkflow(echo, { queueName: 'from-client' })(`served-${kind}`);
     assert.equal(await handle.getResult(), `served-${kind}`);
     assert.equal((await DBOS.getWorkflowStatus(handle.workflowID))?.queueName, 'from-client');

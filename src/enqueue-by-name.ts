@@ -1,0 +1,135 @@
+// DBOS.enqueueWorkflowWithOptions: an application enqueues a workflow by name, with the client's options, without a
+// reference to its function (it may be implemented by another process, or in another language). The row is the one a
+// DBOSClient writes (src/client/enqueue.ts), stamped with this process and, inside a workflow, with its parent.
+
+import { enqueueFromClient, type ClientEnqueueOptions } from './client/enqueue.js';
+import {
+  DBOSConflictingWorkflowError,
+  DBOSInvalidWorkflowInputError,
+  DBOSQueueDuplicatedError,
+  DBOSUnexpectedStepError,
+  DBOSWorkflowConflictError,
+  DBOSWorkflowIDInUseError,
+} from './errors.js';
+import { currentFrame, nextStartStorage, type WorkflowContext } from './runtime/context.js';
+import type { Executor } from './runtime/executor.js';
+import { checkpoint, recordedStepNamed } from './runtime/steps.js';
+import { deserializeError, NATIVE_SERIALIZATION, serializeError } from './serialization/index.js';
+import type { StepRow } from './sysdb/rows.js';
+
+/** DBOS's EnqueueWorkflowOptions: the options of DBOSClient.enqueue. */
+export type EnqueueWorkflowOptions = ClientEnqueueOptions;
+
+/** Whether this application has the queue (declared in code or registered); may throw for an unusable enqueue. */
+export type QueueCheck = (queueName: string, partitionKey: string | undefined) => boolean | Promise<boolean>;
+
+/**
+ * Enqueues and returns the workflow's ID. Inside workflow code the enqueue is a child start: it takes a function ID
+ * now (synchronously, as every durable call does), its row is written together with the parent's step row (named
+ * after the workflow, with `child_workflow_id`), and without an explicit ID the child is `<parentID>-<functionID>`,
+ * so a replay finds the same child instead of enqueueing another. A failure the database decided (a duplicate
+ * deduplication ID, an ID in use) is recorded too, and a replay throws it again.
+ */
+export function enqueueByName(
+  executor: Executor,
+  queueExists: QueueCheck,
+  options: EnqueueWorkflowOptions,
+  args: unknown[],
+): Promise<string> {
+  const frame = currentFrame();
+  const parent = frame && !frame.step ? frame.workflow : undefined;
+  const functionID = parent?.nextFunctionID();
+  // The caller's identity (withAuthedContext, or the calling workflow's) unless the options name one.
+  const ambient = nextStartStorage.getStore();
+  const parentRoles = parent?.authenticatedRoles.length ? parent.authenticatedRoles : undefined;
+  const withDefaults: EnqueueWorkflowOptions = {
+    ...options,
+    authenticatedUser: options.authenticatedUser ?? ambient?.authenticatedUser ?? parent?.authenticatedUser ?? undefined,
+    authenticatedRoles: options.authenticatedRoles ?? ambient?.authenticatedRoles ?? parentRoles,
+    applicationName: options.applicationName ?? executor.identity.applicationName,
+  };
+  return parent && functionID !== undefined
+    ? enqueueAsChild(executor, queueExists, withDefaults, args, parent, functionID)
+    : enqueueChecked(executor, queueExists, withDefaults, args);
+}
+
+async function enqueueChecked(
+  executor: Executor,
+  queueExists: QueueCheck,
+  options: EnqueueWorkflowOptions,
+  args: unknown[],
+  parent?: { ctx: WorkflowContext; functionID: number; startedAtEpochMs: number },
+): Promise<string> {
+  // Another application's queues are its own business; ours must exist, or the workflow would wait forever.
+  if (options.queueName && options.applicationName === executor.identity.applicationName) {
+    if (!(await queueExists(options.queueName, options.queuePartitionKey))) {
+      throw new DBOSInvalidWorkflowInputError(
+        `Queue ${options.queueName} is not declared in this application: ` +
+          'declare it or register it with DBOS.registerQueue before enqueueing to it',
+      );
+    }
+  }
+  const { identity } = executor;
+  const workflowID = await enqueueFromClient(executor.db, options, args, undefined, {
+    executorID: identity.executorID,
+    applicationID: identity.applicationID,
+    parent: parent && {
+      workflowID: parent.ctx.workflowID,
+      ownerXid: parent.ctx.ownerXid,
+      functionID: parent.functionID,
+      functionName: options.workflowName,
+      startedAtEpochMs: parent.startedAtEpochMs,
+    },
+  });
+  // The row is committed: this process's dispatcher claims it at once, and the others are told (coalesced).
+  executor.enqueueListener?.workflowEnqueued(options.queueName);
+  return workflowID;
+}
+
+async function enqueueAsChild(
+  executor: Executor,
+  queueExists: QueueCheck,
+  options: EnqueueWorkflowOptions,
+  args: unknown[],
+  ctx: WorkflowContext,
+  functionID: number,
+): Promise<string> {
+  ctx.throwIfStopped();
+  const recorded = recordedStepNamed(ctx, functionID, options.workflowName);
+  if (recorded) return recordedChild(ctx, functionID, options.workflowName, recorded);
+  const startedAtEpochMs = Date.now();
+  const workflowID = options.workflowID ?? `${ctx.workflowID}-${functionID}`;
+  try {
+    const asChild = { ctx, functionID, startedAtEpochMs };
+    return await enqueueChecked(executor, queueExists, { ...options, workflowID }, args, asChild);
+  } catch (error) {
+    if (error instanceof DBOSWorkflowConflictError && error.workflowID === ctx.workflowID) throw await executor.ownershipLost(ctx);
+    if (!decidedByDatabase(error)) throw error;
+    const adopted = await checkpoint(executor, ctx, functionID, options.workflowName, {
+      error: serializeError(error).text,
+      serialization: NATIVE_SERIALIZATION,
+      startedAtEpochMs,
+    });
+    if (adopted) return recordedChild(ctx, functionID, options.workflowName, adopted);
+    throw error;
+  }
+}
+
+/**
+ * Failures that depend on what the database held at the time, so a replay must not ask again. Bad options and an
+ * unknown queue are not recorded: they are rejected before anything is written, and a replay rejects them again.
+ */
+function decidedByDatabase(error: unknown): boolean {
+  return (
+    error instanceof DBOSQueueDuplicatedError ||
+    error instanceof DBOSConflictingWorkflowError ||
+    error instanceof DBOSWorkflowIDInUseError
+  );
+}
+
+/** What a recorded enqueue returns on replay: the child it enqueued, or the failure it met, thrown again. */
+function recordedChild(ctx: WorkflowContext, functionID: number, name: string, recorded: StepRow): string {
+  if (recorded.error !== null) throw deserializeError(recorded.error, recorded.serialization);
+  if (recorded.childWorkflowID) return recorded.childWorkflowID;
+  throw new DBOSUnexpectedStepError(ctx.workflowID, functionID, name, recorded.name);
+}

@@ -1,0 +1,146 @@
+// Debouncing (dbos-spec §1.9, §3.8), written once for the Debouncer (inside the application) and the DebouncerClient:
+// a debounce key becomes the deduplication ID `<class>.<workflow>-<key>` on the target queue (the internal queue by
+// default); a call extends the DELAYED workflow that holds it (later start, the last arguments) or starts a new one
+// DELAYED by the period. Once the delay is over the workflow is ENQUEUED and the key is free again.
+
+import {
+  DBOSConflictingWorkflowError,
+  DBOSError,
+  DBOSInvalidQueuePriorityError,
+  DBOSInvalidWorkflowInputError,
+  DBOSQueueDuplicatedError,
+} from '../errors.js';
+import { describe } from '../runtime/registry.js';
+import type { Serialized } from '../serialization/index.js';
+import { debounceWorkflowRow, type DebouncedWorkflow, type DebounceStep } from '../sysdb/debounce.js';
+import type { SqlDriver } from '../sysdb/driver.js';
+import type { FencedResult } from '../sysdb/operations.js';
+import { INTERNAL_QUEUE } from '../sysdb/rows.js';
+import { randomUUID } from 'node:crypto';
+
+/** The step name a debounce call from workflow code is recorded under (dbos-spec §3.1). */
+export const DEBOUNCE_STEP_NAME = 'DBOS.debounceDelayedWorkflow';
+
+/** The parts of DBOS's StartWorkflowParams a debounced workflow uses (its deduplication ID and delay are the key's). */
+export interface DebounceStartParams {
+  workflowID?: string;
+  queueName?: string;
+  timeoutMS?: number | null;
+  enqueueOptions?: { priority?: number; queuePartitionKey?: string; applicationVersion?: string };
+  authenticatedUser?: string;
+  authenticatedRoles?: string[];
+  workflowAttributes?: Record<string, unknown>;
+}
+
+/** Where the row is placed: the caller's identity (a client has no executor, and no version unless given). */
+export interface DebouncePlacement {
+  executorID: string;
+  applicationVersion: string | null;
+  applicationID: string | null;
+  /** The application the call acts for; null (a client that names none) acts for any and writes unclaimed rows. */
+  applicationName: string | null;
+}
+
+export interface DebounceRequest {
+  key: string;
+  periodMs: number;
+  debounceTimeoutMs?: number;
+  workflowName: string;
+  /** '' for a free function. */
+  workflowClassName: string;
+  params: DebounceStartParams;
+  /** The arguments, already encoded in the workflow's format. */
+  inputs: Serialized;
+  placement: DebouncePlacement;
+}
+
+export function debounceDeduplicationID(workflowClassName: string, workflowName: string, key: string): string {
+  return `${workflowClassName}.${workflowName}-${key}`;
+}
+
+/** Rejects what could never be debounced, before anything is encoded or written. */
+export function checkDebounceCall(key: unknown, periodMs: unknown, debounceTimeoutMs: unknown): void {
+  if (typeof key !== 'string') throw new DBOSInvalidWorkflowInputError(`A debounce key must be a string, got ${typeof key}`);
+  if (typeof periodMs !== 'number' || !Number.isFinite(periodMs) || periodMs < 0) {
+    throw new DBOSInvalidWorkflowInputError(`The debounce period must be a number of milliseconds >= 0, got ${String(periodMs)}`);
+  }
+  if (
+    debounceTimeoutMs !== undefined &&
+    (typeof debounceTimeoutMs !== 'number' || !Number.isFinite(debounceTimeoutMs) || debounceTimeoutMs < 0)
+  ) {
+    throw new DBOSInvalidWorkflowInputError(`debounceTimeoutMs must be a number of milliseconds >= 0, got ${String(debounceTimeoutMs)}`);
+  }
+}
+
+function toDebouncedWorkflow(r: DebounceRequest): DebouncedWorkflow {
+  checkDebounceCall(r.key, r.periodMs, r.debounceTimeoutMs);
+  const p = r.params;
+  const priority = p.enqueueOptions?.priority ?? 0;
+  if (!(Number.isInteger(priority) && priority >= 0 && priority <= 2147483647)) throw new DBOSInvalidQueuePriorityError(priority);
+  if (typeof p.timeoutMS === 'number' && !(p.timeoutMS > 0)) {
+    throw new DBOSInvalidWorkflowInputError(`timeoutMS must be a positive number, got ${p.timeoutMS}`);
+  }
+  const queueName = p.queueName ?? INTERNAL_QUEUE;
+  return {
+    workflowID: p.workflowID ?? randomUUID(),
+    name: r.workflowName,
+    className: r.workflowClassName || null,
+    queueName,
+    deduplicationID: debounceDeduplicationID(r.workflowClassName, r.workflowName, r.key),
+    periodMs: Math.round(r.periodMs),
+    // 0 is DBOS's "no timeout" as much as undefined is.
+    debounceTimeoutMs: r.debounceTimeoutMs ? Math.round(r.debounceTimeoutMs) : null,
+    inputs: r.inputs.text,
+    serialization: r.inputs.serialization,
+    applicationName: r.placement.applicationName,
+    executorID: r.placement.executorID,
+    applicationVersion: p.enqueueOptions?.applicationVersion ?? r.placement.applicationVersion,
+    applicationID: r.placement.applicationID,
+    timeoutMS: typeof p.timeoutMS === 'number' ? p.timeoutMS : null,
+    priority,
+    queuePartitionKey: p.enqueueOptions?.queuePartitionKey ?? null,
+    authenticatedUser: p.authenticatedUser ?? null,
+    authenticatedRoles: p.authenticatedRoles ? JSON.stringify(p.authenticatedRoles) : null,
+    attributes: p.workflowAttributes ? JSON.stringify(p.workflowAttributes) : null,
+  };
+}
+
+/**
+ * A debounce call: the ID of the workflow that will run with these arguments. With `step` (a call from workflow
+ * code) the call is checkpointed with it, or, when the run may not record it, `{ fenced }` says why and nothing was
+ * written.
+ */
+export async function debounceWorkflow(
+  db: SqlDriver,
+  request: DebounceRequest,
+  step?: DebounceStep,
+): Promise<{ workflowID: string } | { fenced: Exclude<FencedResult, 'recorded'> }> {
+  const w = toDebouncedWorkflow(request);
+  const outcome = await debounceWorkflowRow(db, w, step);
+  switch (outcome.kind) {
+    case 'extended':
+    case 'created':
+    case 'exists':
+      return { workflowID: outcome.workflowID };
+    case 'fenced':
+      return { fenced: outcome.result };
+    case 'id-conflict':
+      throw new DBOSConflictingWorkflowError(
+        outcome.workflowID,
+        `it runs ${describe(outcome.className ?? '', outcome.name)}, not ${describe(request.workflowClassName, request.workflowName)}`,
+      );
+    case 'held': {
+      const h = outcome.holder;
+      const why = !h.isDebounced
+        ? 'it was not started by a debouncer'
+        : h.name !== w.name || h.className !== w.className
+          ? `it runs ${describe(h.className ?? '', h.name)}`
+          : `it belongs to application ${h.applicationName}`;
+      const error = new DBOSQueueDuplicatedError(w.workflowID, w.queueName, w.deduplicationID);
+      error.message += ` (workflow ${h.workflowID}, which this debounce cannot extend: ${why})`;
+      throw error;
+    }
+    default:
+      throw new DBOSError(`Unexpected debounce outcome ${(outcome as { kind: string }).kind}`);
+  }
+}
