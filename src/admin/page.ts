@@ -77,7 +77,8 @@ async function refreshDetail() {
     ['executor', w.executorId], ['version', w.applicationVersion], ['attempts', w.recoveryAttempts], ['parent', w.parentWorkflowID], ['forked from', w.forkedFrom]];
   $('#detail').innerHTML = '<dl>' + fields.filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => '<dt>' + k + '</dt><dd>' + esc(v) + '</dd>').join('') + '</dl>' +
     '<div class="actions"><button data-act="cancel">Cancel</button><button data-act="resume">Resume</button>' +
-    '<input id="forkStep" type="number" min="0" value="0" style="width:5em"><button data-act="fork">Fork from step</button></div><div id="message"></div>' +
+    '<input id="forkStep" type="number" min="0" value="0" style="width:5em"><button data-act="fork">Fork from step</button>' +
+    '<button data-act="rewind">Rewind to step</button><button data-act="delete">Delete</button></div><div id="message"></div>' +
     '<table><thead><tr><th>#</th><th>Step</th><th>Output</th><th>Error</th><th>Child</th></tr></thead><tbody>' +
     steps.map((s) => '<tr><td>' + s.functionID + '</td><td>' + esc(s.name) + '</td><td><pre>' + esc(show(s.output)) + '</pre></td><td><pre>' + esc(show(s.error)) +
       '</pre></td><td>' + esc(s.childWorkflowID) + '</td></tr>').join('') + '</tbody></table>';
@@ -85,10 +86,12 @@ async function refreshDetail() {
 
 async function act(action) {
   const path = '/api/workflows/' + encodeURIComponent(selected) + '/' + action;
-  const body = action === 'fork' ? JSON.stringify({ startStep: Number($('#forkStep').value) }) : undefined;
+  if (action === 'delete' && !confirm('Delete workflow ' + selected + ' and everything it recorded?')) return;
+  const body = action === 'fork' || action === 'rewind' ? JSON.stringify({ startStep: Number($('#forkStep').value) }) : '{}';
   try {
     const result = await api(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     if (result.workflowID) selected = result.workflowID;
+    if (result.deleted) { selected = null; $('#detail').innerHTML = ''; }
     await Promise.all([refreshList(), refreshDetail()]);
   } catch (err) {
     $('#message').textContent = err.message;

@@ -8,6 +8,10 @@
 //   GET  /api/workflows/:id/steps        its steps
 //   POST /api/workflows/:id/cancel       POST /api/workflows/:id/resume
 //   POST /api/workflows/:id/fork         body {"startStep": N, "newWorkflowID"?: "…"}
+//   POST /api/workflows/:id/rewind       body {"startStep"?: N}: a finished workflow runs again under its own ID
+//   POST /api/workflows/:id/delete       body {"deleteChildren"?: true}
+//   GET  /api/versions                   the application's versions, latest first
+//   GET  /api/queues                     the registered queues and their limits
 //   GET  /dbos-healthz                   liveness, as DBOS's admin server answers it
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -82,6 +86,10 @@ async function route(client: DBOSClient, req: IncomingMessage): Promise<{ status
   if (parts[0] !== 'api') throw new HttpError(404, `no such page: ${url.pathname}`);
   if (req.method === 'GET' && parts.length === 2 && parts[1] === 'workflows') return json(await client.listWorkflows(listInput(url.searchParams)));
   if (req.method === 'GET' && parts.length === 2 && parts[1] === 'queued') return json(await client.listQueuedWorkflows(listInput(url.searchParams)));
+  if (req.method === 'GET' && parts.length === 2 && parts[1] === 'versions') return json(await client.listApplicationVersions());
+  if (req.method === 'GET' && parts.length === 2 && parts[1] === 'queues') {
+    return json((await client.listQueues()).map((q) => ({ name: q.name, applicationName: q.applicationName ?? null, ...q.options() })));
+  }
   if (parts[1] !== 'workflows' || !parts[2]) throw new HttpError(404, `no such endpoint: ${url.pathname}`);
   const id = parts[2];
   const action = parts[3];
@@ -110,7 +118,29 @@ async function route(client: DBOSClient, req: IncomingMessage): Promise<{ status
     const newWorkflowID = typeof body.newWorkflowID === 'string' ? body.newWorkflowID : undefined;
     return json({ forked: id, workflowID: await client.forkWorkflow(id, startStep, { newWorkflowID }) });
   }
+  if (req.method === 'POST' && action === 'rewind') {
+    const body = await readJson(req);
+    const startStep = Number(body.startStep ?? 0);
+    if (!Number.isInteger(startStep) || startStep < 0) throw new HttpError(400, 'startStep must be a non-negative integer');
+    await client.rewindWorkflow(id, { startStep });
+    return json({ rewound: id, workflowID: id });
+  }
+  if (req.method === 'POST' && action === 'delete') {
+    const body = await readJson(req);
+    if (!(await client.getWorkflow(id))) throw new HttpError(404, `workflow ${id} does not exist`);
+    await client.deleteWorkflow(id, body.deleteChildren === true);
+    return json({ deleted: id });
+  }
   throw new HttpError(404, `no such endpoint: ${req.method} ${url.pathname}`);
+}
+
+/** HTTP status for a typed error: a missing workflow is 404; a step not allowed in the workflow's state is 409. */
+function statusOf(err: Error): number {
+  if (err instanceof HttpError) return err.status;
+  const code = (err as { dbosErrorCode?: number }).dbosErrorCode;
+  if (code === 16) return 404;
+  if (code === 21) return 409;
+  return 500;
 }
 
 /** Serves the dashboard for the database `client` reads; port 0 picks a free port. */
@@ -122,7 +152,7 @@ export async function startAdminServer(client: DBOSClient, options: { port?: num
         res.end(body);
       })
       .catch((err: Error) => {
-        const status = err instanceof HttpError ? err.status : (err as { dbosErrorCode?: number }).dbosErrorCode === 16 ? 404 : 500;
+        const status = statusOf(err);
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ error: err.message }));
       });

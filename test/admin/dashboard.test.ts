@@ -93,4 +93,40 @@ describeEachBackend('the dashboard', (kind) => {
     assert.deepEqual(ran, ['b-1', 'b-2', 'b-2']);
     assert.equal((await post(`/api/workflows/${handle.workflowID}/fork`, { startStep: -1 })).status, 400);
   });
+
+  it('rewinds and deletes through the API, and lists versions and registered queues', async () => {
+    gate = latch();
+    gate.release();
+    ran.length = 0;
+    const handle = await DBOS.startWorkflow(pipeline, { workflowID: `dash-rewind-${kind}` })('r');
+    await handle.getResult();
+    assert.deepEqual((await post(`/api/workflows/${handle.workflowID}/rewind`, { startStep: 1 })).body, {
+      rewound: handle.workflowID,
+      workflowID: handle.workflowID,
+    });
+    await waitUntil(async () => (await client.getWorkflow(handle.workflowID))?.status === 'SUCCESS' && ran.length === 3, {
+      message: 'the rewound workflow to run its second step again',
+    });
+    assert.deepEqual(ran, ['r-1', 'r-2', 'r-2'], 'step 0 kept its record; step 1 ran again');
+
+    gate = latch();
+    const running = await DBOS.startWorkflow(pipeline, { workflowID: `dash-running-${kind}` })('s');
+    await waitUntil(() => ran.includes('s-1'));
+    assert.equal((await post(`/api/workflows/${running.workflowID}/rewind`, {})).status, 409, 'a running workflow cannot be rewound');
+    gate.release();
+    await running.getResult();
+
+    assert.deepEqual((await post(`/api/workflows/${handle.workflowID}/delete`, {})).body, { deleted: handle.workflowID });
+    assert.equal((await get(`/api/workflows/${handle.workflowID}`)).status, 404);
+    assert.equal((await post(`/api/workflows/${handle.workflowID}/delete`, {})).status, 404);
+
+    const versions = await get('/api/versions');
+    assert.ok(versions.body.some((v: { versionName: string }) => v.versionName === DBOS.applicationVersion));
+    await DBOS.registerQueue(`dash-queue-${kind}`, { workerConcurrency: 3 });
+    const queues = await get('/api/queues');
+    assert.deepEqual(
+      queues.body.filter((q: { name: string }) => q.name === `dash-queue-${kind}`).map((q: { workerConcurrency: number }) => q.workerConcurrency),
+      [3],
+    );
+  });
 });
