@@ -82,7 +82,11 @@ export interface StartWorkflowParams {
     queuePartitionKey?: string;
     delaySeconds?: number;
     applicationVersion?: string;
+    /** The application whose processes run it (default: this one). */
+    applicationName?: string;
   };
+  /** When the deduplication ID is taken: throw DBOSQueueDuplicatedError (`reject`, the default) or return the holder. */
+  duplicationPolicy?: 'reject' | 'return-existing';
   workflowIDReusePolicy?: 'return-existing' | 'reject';
   authenticatedUser?: string;
   authenticatedRoles?: string[];
@@ -196,6 +200,9 @@ function toStartOptions(params: StartWorkflowParams = {}): StartOptions {
     priority,
     queuePartitionKey: enqueue?.queuePartitionKey,
     delaySeconds: enqueue?.delaySeconds,
+    applicationVersion: enqueue?.applicationVersion,
+    applicationName: enqueue?.applicationName,
+    duplicationPolicy: params.duplicationPolicy,
     workflowIDReusePolicy: params.workflowIDReusePolicy,
     authenticatedUser: params.authenticatedUser,
     authenticatedRoles: params.authenticatedRoles,

@@ -1,6 +1,8 @@
 // Plain-text tables for the command line.
 
 import type { StepInfo } from '../management/inspect.js';
+import type { VersionInfo } from '../management/control.js';
+import type { QueueRateLimit, WorkflowQueue } from '../queues/workflow-queue.js';
 import type { WorkflowStatus } from '../runtime/workflow-status.js';
 
 function table(header: string[], rows: string[][]): string {
@@ -67,4 +69,69 @@ export function formatSteps(steps: StepInfo[]): string {
       s.startedAtEpochMs !== undefined && s.completedAtEpochMs !== undefined ? String(s.completedAtEpochMs - s.startedAtEpochMs) : '',
     ]),
   );
+}
+
+/** A registered queue's settings as plain data (for --json and the table); null: no limit. */
+export interface QueueSummary {
+  name: string;
+  concurrency: number | null;
+  workerConcurrency: number | null;
+  rateLimit: QueueRateLimit | null;
+  partitionConcurrency: number | null;
+  partitionWorkerConcurrency: number | null;
+  partitionRateLimit: QueueRateLimit | null;
+  minPollingIntervalMs: number;
+  applicationName: string | null;
+}
+
+export function queueSummary(q: WorkflowQueue): QueueSummary {
+  return {
+    name: q.name,
+    concurrency: q.concurrency ?? null,
+    workerConcurrency: q.workerConcurrency ?? null,
+    rateLimit: q.rateLimit ?? null,
+    partitionConcurrency: q.partitionConcurrency ?? null,
+    partitionWorkerConcurrency: q.partitionWorkerConcurrency ?? null,
+    partitionRateLimit: q.partitionRateLimit ?? null,
+    minPollingIntervalMs: q.minPollingIntervalMs,
+    applicationName: q.applicationName ?? null,
+  };
+}
+
+const rate = (r: QueueRateLimit | null) => (r ? `${r.limitPerPeriod}/${r.periodSec}s` : '');
+const count = (n: number | null) => (n === null ? '' : String(n));
+
+export function formatQueues(queues: QueueSummary[]): string {
+  if (queues.length === 0) return '(no registered queues)';
+  return table(
+    ['QUEUE', 'CONCURRENCY', 'WORKER CONCURRENCY', 'RATE LIMIT', 'PARTITION LIMITS', 'APPLICATION'],
+    queues.map((q) => {
+      const partition = [
+        q.partitionConcurrency === null ? '' : `concurrency ${q.partitionConcurrency}`,
+        q.partitionWorkerConcurrency === null ? '' : `worker ${q.partitionWorkerConcurrency}`,
+        q.partitionRateLimit === null ? '' : `rate ${rate(q.partitionRateLimit)}`,
+      ].filter(Boolean);
+      return [q.name, count(q.concurrency), count(q.workerConcurrency), rate(q.rateLimit), partition.join(', '), q.applicationName ?? ''];
+    }),
+  );
+}
+
+/** Versions, the latest first (as the client lists them), the latest marked. */
+export function formatVersions(versions: VersionInfo[]): string {
+  if (versions.length === 0) return '(no application versions)';
+  return table(
+    ['VERSION', 'LATEST', 'TIMESTAMP', 'CREATED', 'VERSION ID'],
+    versions.map((v, i) => [v.versionName, i === 0 ? 'yes' : '', time(v.versionTimestamp), time(v.createdAt), v.versionId]),
+  );
+}
+
+export function formatVersion(v: VersionInfo): string {
+  return [
+    ['version', v.versionName],
+    ['timestamp', time(v.versionTimestamp)],
+    ['created', time(v.createdAt)],
+    ['version ID', v.versionId],
+  ]
+    .map(([k, val]) => `${k!.padEnd(10)}  ${val}`)
+    .join('\n');
 }

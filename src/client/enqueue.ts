@@ -13,7 +13,7 @@ import {
 import { NATIVE_SERIALIZATION, PORTABLE_SERIALIZATION, serializeArgs } from '../serialization/index.js';
 import type { SqlDriver } from '../sysdb/driver.js';
 import { announceQueuedWork } from '../sysdb/queues.js';
-import { insertWorkflow, type ParentStep } from '../sysdb/workflows.js';
+import { insertOrFindDuplicate, type NewWorkflow, type ParentStep } from '../sysdb/workflows.js';
 
 /** DBOS's ClientEnqueueOptions. */
 export interface ClientEnqueueOptions {
@@ -23,6 +23,8 @@ export interface ClientEnqueueOptions {
   workflowConfigName?: string;
   workflowID?: string;
   workflowIDReusePolicy?: 'return-existing' | 'reject';
+  /** A taken deduplication ID: throw DBOSQueueDuplicatedError (`reject`, the default) or return the holder's handle. */
+  duplicationPolicy?: 'reject' | 'return-existing';
   /** Only this version runs it; unset, the latest version of the application does. */
   appVersion?: string;
   workflowTimeoutMS?: number;
@@ -66,7 +68,7 @@ export async function enqueueFromClient(
   const className = options.workflowClassName || null;
   const configName = options.workflowConfigName || null;
   const creatorXid = randomUUID();
-  const result = await insertWorkflow(db, {
+  const row: NewWorkflow = {
     workflowID,
     status: delayed ? 'DELAYED' : 'ENQUEUED',
     name: options.workflowName,
@@ -93,7 +95,12 @@ export async function enqueueFromClient(
     attributes: options.attributes ? JSON.stringify(options.attributes) : null,
     scheduleName: scheduleName ?? null,
     inputs: inputs.text,
-  }, origin?.parent);
+  };
+  // `return-existing` applies outside workflow code; inside, a taken deduplication ID stays an error (recorded by
+  // enqueue-by-name, so a replay agrees).
+  const policy = origin?.parent ? undefined : options.duplicationPolicy;
+  const result = await insertOrFindDuplicate(db, row, origin?.parent, policy);
+  if ('holder' in result) return result.holder;
   // The caller's run no longer owns its workflow, so nothing was written; the caller finds out why.
   if (!result.parentOwned) throw new DBOSWorkflowConflictError(origin!.parent!.workflowID);
   if (!result.created) {

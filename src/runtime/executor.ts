@@ -29,7 +29,7 @@ import {
   completeWorkflow,
   deadLetterWorkflow,
   getWorkflowOutcome,
-  insertWorkflow,
+  insertOrFindDuplicate,
   type NewWorkflow,
 } from '../sysdb/workflows.js';
 import { callAt, currentFrame, executionStorage, nextStartStorage, WorkflowContext } from './context.js';
@@ -37,6 +37,7 @@ import type { SpanIdentity, Tracing } from '../tracing/tracing.js';
 import type { Logger } from './logger.js';
 import { awaitFinished, awaitOutcome, outcomeKey, settleOutcome } from './outcome.js';
 import { describe, type RegisteredWorkflow, type Registry } from './registry.js';
+import { checkpoint } from './steps.js';
 import { Wakeups } from './wakeups.js';
 
 export interface Identity {
@@ -65,6 +66,10 @@ export interface StartOptions {
   applicationVersion?: string | null;
   /** Overrides the creation time, which orders a queue (event receivers that keep their events in order). */
   createdAtEpochMs?: number;
+  /** The application whose processes run the workflow (default: this one). */
+  applicationName?: string;
+  /** A taken deduplication ID: throw (`reject`, the default) or return the workflow holding it. */
+  duplicationPolicy?: 'reject' | 'return-existing';
 }
 
 /** How a local run ended: with an outcome this run recorded, or "parked" (someone else decides the outcome). */
@@ -153,7 +158,9 @@ export class Executor {
     const validatedArgs = this.validateArgs(reg, args);
     const inputs = serializeArgs(validatedArgs, format, `the arguments of workflow ${describe(reg.className, reg.name)}`);
     const queueName = options.queueName;
-    if (queueName !== undefined) await this.requireQueue(queueName, options.queuePartitionKey);
+    const applicationName = options.applicationName ?? this.identity.applicationName;
+    // Another application's queues are its own business: they need not be declared here.
+    if (queueName !== undefined && applicationName === this.identity.applicationName) await this.requireQueue(queueName, options.queuePartitionKey);
     const now = Date.now();
     let timeoutMS: number | null = null;
     let deadline: number | null = null;
@@ -178,7 +185,7 @@ export class Executor {
       executorID: this.identity.executorID,
       applicationVersion: options.applicationVersion !== undefined ? options.applicationVersion : this.identity.applicationVersion,
       applicationID: this.identity.applicationID,
-      applicationName: this.identity.applicationName,
+      applicationName,
       ownerXid,
       creatorXid,
       timeoutMS,
@@ -197,13 +204,18 @@ export class Executor {
       inputs: inputs.text,
       createdAtEpochMs: options.createdAtEpochMs ?? null,
     };
-    const result = await insertWorkflow(
-      this.db,
-      row,
+    const parentStep =
       parent && functionID !== undefined
         ? { workflowID: parent.workflowID, ownerXid: parent.ownerXid, functionID, functionName: reg.name, startedAtEpochMs: now }
-        : undefined,
-    );
+        : undefined;
+    const result = await insertOrFindDuplicate(this.db, row, parentStep, options.duplicationPolicy);
+    if ('holder' in result) {
+      // The holder is this call's outcome; inside a workflow it is recorded as the child start, so a replay agrees.
+      if (parent && parentStep) {
+        await checkpoint(this, parent, parentStep.functionID, reg.name, { childWorkflowID: result.holder, startedAtEpochMs: now, serialization: null });
+      }
+      return result.holder;
+    }
     if (!result.parentOwned) throw await this.ownershipLost(parent!);
     if (!result.created) {
       const existing = result.existing;

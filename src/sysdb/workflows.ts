@@ -238,6 +238,32 @@ export async function insertWorkflow(db: SqlDriver, w: NewWorkflow, parent?: Par
   }
 }
 
+const DEDUP_HOLDER = sql(
+  'transact_dedup_holder',
+  `SELECT workflow_uuid FROM dbos.workflow_status WHERE queue_name = $1 AND deduplication_id = $2`,
+);
+
+/**
+ * insertWorkflow; with `return-existing`, a taken deduplication ID gives the workflow holding it instead of
+ * DBOSQueueDuplicatedError. A holder that finished between the two statements freed the ID: the insert is tried again.
+ */
+export async function insertOrFindDuplicate(
+  db: SqlDriver,
+  w: NewWorkflow,
+  parent: ParentStep | undefined,
+  policy: 'reject' | 'return-existing' | undefined,
+): Promise<InsertResult | { holder: string }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await insertWorkflow(db, w, parent);
+    } catch (err) {
+      if (policy !== 'return-existing' || !(err instanceof DBOSQueueDuplicatedError) || attempt >= 5) throw err;
+      const [row] = await db.query<{ workflow_uuid: string }>(DEDUP_HOLDER, [w.queueName, w.deduplicationID]);
+      if (row) return { holder: row.workflow_uuid };
+    }
+  }
+}
+
 function isDedupViolation(err: unknown): boolean {
   const e = err as { code?: string; constraint?: string; message?: string };
   if (e?.code === '23505') return e.constraint === 'uq_workflow_status_dedup_id';
