@@ -57,6 +57,8 @@ import { currentFrame, nextStartStorage, type NextStartOptions } from './runtime
 import type { Executor, StartOptions } from './runtime/executor.js';
 import { checkpointedResult, RuntimeWorkflowHandle, type WorkflowHandle } from './runtime/handle.js';
 import { ConsoleLogger, type Logger } from './runtime/logger.js';
+import { allInstances, clearInstances } from './runtime/instances.js';
+import { ConfiguredInstance } from './configured-instance.js';
 import { Registry, type AnyFunction, type RegisteredWorkflow, type StepConfig, type WorkflowConfig } from './runtime/registry.js';
 import { builtinSteps, durableSleep, runStep } from './runtime/steps.js';
 import { deprecatePatch, patch } from './runtime/patching.js';
@@ -165,12 +167,17 @@ function queueService(what: string): QueueService {
 
 function workflowWrapper(reg: RegisteredWorkflow): AnyFunction {
   // Calling a workflow function is starting it and waiting for its result; inside a workflow both are checkpointed.
-  const wrapper = function (...args: unknown[]): Promise<unknown> {
+  const wrapper = function (this: unknown, ...args: unknown[]): Promise<unknown> {
     const executor = engine(`Calling workflow ${reg.name}`);
-    return checkpointedResult(executor, executor.start(reg, args));
+    return checkpointedResult(executor, executor.start(reg, args, instanceOption(reg, this)));
   };
   Object.defineProperty(wrapper, 'name', { value: reg.name });
   return wrapper;
+}
+
+/** `this` of an instance workflow's call, when it is a configured instance (the executor rejects anything else). */
+function instanceOption(reg: RegisteredWorkflow, self: unknown): StartOptions {
+  return reg.instanceMethod && self instanceof ConfiguredInstance ? { instance: self } : {};
 }
 
 function stepWrapper(fn: AnyFunction, name: string, stepConfig: StepConfig): AnyFunction {
@@ -225,6 +232,11 @@ async function destroyCallbacks(): Promise<void> {
   }
 }
 
+/** Each configured instance's `initialize()`, in creation order; a failure fails the launch. */
+async function initializeInstances(): Promise<void> {
+  for (const instance of allInstances()) await instance.initialize?.();
+}
+
 /** Runs `fn` as a checkpointed step inside a workflow (management calls are recorded, dbos-spec §3.1). */
 function asStep<T>(name: string, fn: () => Promise<T>): Promise<T> {
   const rt = current();
@@ -248,7 +260,9 @@ export class DBOS {
   static async launch(): Promise<void> {
     if (runtime) return;
     if (launching) return launching;
-    launching = launchRuntime(config, registry, logger, (ready) => runtimesByExecutor.set(ready.executor, ready))
+    // Configured instances are set up before anything runs: recovery and dispatch may call their workflows at once.
+    launching = initializeInstances()
+      .then(() => launchRuntime(config, registry, logger, (ready) => runtimesByExecutor.set(ready.executor, ready)))
       .then(async (launched) => {
         runtime = launched;
         try {
@@ -274,6 +288,7 @@ export class DBOS {
     if (stopping) await stopRuntime(stopping, options.workflowCompletionTimeoutMS ?? 0);
     if (options.deregister) {
       registry.clear();
+      clearInstances();
       lifecycleCallbacks.clear();
       forgetDeclaredSchedules();
     }
@@ -328,6 +343,7 @@ export class DBOS {
       className: className ?? owner?.name ?? '',
       fn,
       thisArg: owner?.isStatic ? ctorOrProto : undefined,
+      instanceMethod: owner ? !owner.isStatic : false,
       config: workflowConfig,
       wrapper: undefined as never,
     };
@@ -372,6 +388,7 @@ export class DBOS {
         const cls = classOf(owner);
         reg!.className = cls.name;
         reg!.thisArg = cls.isStatic ? owner : undefined;
+        reg!.instanceMethod = !cls.isStatic;
         registry.add(reg!);
         // Compilers that lower standard decorators (esbuild, so tsx) run initializers while the class still has a
         // temporary name, and give it its real name when the definition ends: record the name it ends up with.
@@ -424,13 +441,14 @@ export class DBOS {
   ): (...args: Args) => Promise<WorkflowHandle<Return>>;
   static startWorkflow<T extends object>(target: T, params?: StartWorkflowParams): WorkflowStarters<T>;
   static startWorkflow(target: unknown, params?: StartWorkflowParams): unknown {
-    const starter = (fn: AnyFunction) => {
+    const starter = (fn: AnyFunction, self?: unknown) => {
       return (...args: unknown[]): Promise<WorkflowHandle<unknown>> => {
         try {
           const reg = registry.forFunction(fn);
           if (!reg) throw new DBOSNotRegisteredError(fn.name || 'anonymous function');
           const executor = engine('DBOS.startWorkflow');
-          return executor.start(reg, args, toStartOptions(params)).then((id) => new RuntimeWorkflowHandle(executor, id));
+          const options = { ...toStartOptions(params), ...instanceOption(reg, self) };
+          return executor.start(reg, args, options).then((id) => new RuntimeWorkflowHandle(executor, id));
         } catch (err) {
           return Promise.reject(err);
         }
@@ -443,7 +461,7 @@ export class DBOS {
       get(obj, prop) {
         const member = (obj as Record<string | symbol, unknown>)[prop];
         if (typeof member !== 'function') return member;
-        return starter(member as AnyFunction);
+        return starter(member as AnyFunction, obj);
       },
     });
   }

@@ -9,6 +9,7 @@ export {
   type ScheduleDefinition,
   type DBOSLifecycleCallback,
 } from './dbos.js';
+export { ConfiguredInstance } from './configured-instance.js';
 export { SchedulerMode, type SchedulerConfig, type ScheduledArgs } from './scheduler/declared.js';
 export type { ListSchedulesFilters, ScheduleOptions, ScheduleUpdate, WorkflowSchedule } from './scheduler/schedules.js';
 export { DBOSClient, type ClientScheduleDefinition, type DBOSClientConfig } from './client/client.js';

@@ -36,6 +36,7 @@ import { callAt, currentFrame, executionStorage, nextStartStorage, WorkflowConte
 import type { SpanIdentity, Tracing } from '../tracing/tracing.js';
 import type { Logger } from './logger.js';
 import { awaitFinished, awaitOutcome, outcomeKey, settleOutcome } from './outcome.js';
+import { findInstance, type InstanceLike } from './instances.js';
 import { describe, type RegisteredWorkflow, type Registry } from './registry.js';
 import { checkpoint } from './steps.js';
 import { Wakeups } from './wakeups.js';
@@ -70,6 +71,8 @@ export interface StartOptions {
   applicationName?: string;
   /** A taken deduplication ID: throw (`reject`, the default) or return the workflow holding it. */
   duplicationPolicy?: 'reject' | 'return-existing';
+  /** `this` for an instance workflow: a registered configured instance, whose name is recorded as config_name. */
+  instance?: InstanceLike;
 }
 
 /** How a local run ended: with an outcome this run recorded, or "parked" (someone else decides the outcome). */
@@ -153,6 +156,7 @@ export class Executor {
         return recorded.childWorkflowID;
       }
     }
+    const instance = reg.instanceMethod ? this.requireInstance(reg, options.instance) : undefined;
     const workflowID = options.workflowID ?? (parent ? `${parent.workflowID}-${functionID}` : randomUUID());
     const format: SerializationFormat = reg.config.serialization ?? 'native';
     const validatedArgs = this.validateArgs(reg, args);
@@ -180,7 +184,7 @@ export class Executor {
       status: queueName ? (delayed ? 'DELAYED' : 'ENQUEUED') : 'PENDING',
       name: reg.name,
       className: reg.className || null,
-      configName: null,
+      configName: instance?.name ?? null,
       queueName: queueName ?? null,
       executorID: this.identity.executorID,
       applicationVersion: options.applicationVersion !== undefined ? options.applicationVersion : this.identity.applicationVersion,
@@ -225,15 +229,39 @@ export class Executor {
           `it runs ${describe(existing.className ?? '', existing.name)}, not ${describe(reg.className, reg.name)}`,
         );
       }
+      if ((existing.configName ?? '') !== (row.configName ?? '')) {
+        throw new DBOSConflictingWorkflowError(
+          workflowID,
+          `it runs on instance ${JSON.stringify(existing.configName)}, not ${JSON.stringify(row.configName)}`,
+        );
+      }
       if (options.workflowIDReusePolicy === 'reject') throw new DBOSWorkflowIDInUseError(workflowID);
       return workflowID;
     }
     if (queueName) {
       this.enqueueListener?.workflowEnqueued(queueName);
     } else {
-      void this.run(reg, workflowID, ownerXid!, validatedArgs, deadline, null, row);
+      void this.run(reg, workflowID, ownerXid!, validatedArgs, deadline, null, row, instance);
     }
     return workflowID;
+  }
+
+  /** The configured instance an instance workflow runs on; DBOSNotRegisteredError before anything is written if none. */
+  private requireInstance(reg: RegisteredWorkflow, instance: InstanceLike | undefined): InstanceLike {
+    const name = describe(reg.className, reg.name);
+    if (!instance) {
+      throw new DBOSNotRegisteredError(
+        name,
+        `${name} is an instance method: call it on an instance of a class that extends ConfiguredInstance (its name is recorded, so recovery finds the instance again)`,
+      );
+    }
+    if (findInstance(reg.className, instance.name) !== instance) {
+      throw new DBOSNotRegisteredError(
+        name,
+        `${name} was called on an object that is not the ConfiguredInstance registered as ${describe(reg.className, instance.name)}`,
+      );
+    }
+    return instance;
   }
 
   /** Rejects an enqueue to a queue this process does not know (nothing would ever run it). */
@@ -265,9 +293,16 @@ export class Executor {
   runClaimed(claimed: ClaimedWorkflow, ownerXid: string): Promise<void> {
     const { row } = claimed;
     const reg = this.registry.find(row.className, row.name);
+    const instance = row.configName ? findInstance(row.className, row.configName) : undefined;
     return (async () => {
-      if (!reg) {
-        const err = new DBOSNotRegisteredError(describe(row.className ?? '', row.name));
+      if (!reg || (reg.instanceMethod && !instance)) {
+        const name = describe(row.className ?? '', row.name);
+        const err = !reg
+          ? new DBOSNotRegisteredError(name)
+          : new DBOSNotRegisteredError(
+              name,
+              `${name} runs on configured instance ${JSON.stringify(row.configName)} of ${row.className}, which this process has not created`,
+            );
         this.logger.error(`Workflow ${row.workflowID}: ${err.message}`);
         await completeWorkflow(this.db, row.workflowID, ownerXid, 'ERROR', null, serializeError(err).text);
         this.wakeups.wake(outcomeKey(row.workflowID));
@@ -289,7 +324,7 @@ export class Executor {
         return;
       }
       const recorded = new Map<number, StepRow>(claimed.steps.map((s) => [s.functionID, s]));
-      await this.run(reg, row.workflowID, ownerXid, args, row.deadlineEpochMS, recorded, row);
+      await this.run(reg, row.workflowID, ownerXid, args, row.deadlineEpochMS, recorded, row, instance);
     })().catch((err) => {
       if (!this.shuttingDown) this.logger.error(`Could not run claimed workflow ${row.workflowID}:`, err);
     });
@@ -303,6 +338,7 @@ export class Executor {
     deadline: number | null,
     recorded: Map<number, StepRow> | null,
     row: Pick<WorkflowRow, 'authenticatedUser' | 'authenticatedRoles' | 'assumedRole' | 'serialization'> | NewWorkflow,
+    instance?: InstanceLike,
   ): Promise<RunOutcome> {
     const roles = row.authenticatedRoles ? (JSON.parse(row.authenticatedRoles) as string[]) : [];
     const context = new WorkflowContext(
@@ -318,12 +354,18 @@ export class Executor {
     );
     const format: SerializationFormat = row.serialization === PORTABLE_SERIALIZATION ? 'portable' : 'native';
     context.serializationFormat = format;
-    const done = this.execute(reg, context, args, format);
+    const done = this.execute(reg, context, args, format, reg.instanceMethod ? instance : reg.thisArg);
     this.localRuns.set(workflowID, { context, done });
     return done;
   }
 
-  private async execute(reg: RegisteredWorkflow, ctx: WorkflowContext, args: unknown[], format: SerializationFormat): Promise<RunOutcome> {
+  private async execute(
+    reg: RegisteredWorkflow,
+    ctx: WorkflowContext,
+    args: unknown[],
+    format: SerializationFormat,
+    thisArg: unknown,
+  ): Promise<RunOutcome> {
     const disarm = this.armDeadline(ctx);
     let outcome: RunOutcome = { status: 'PARKED' };
     let failure: { error: unknown } | undefined;
@@ -333,7 +375,7 @@ export class Executor {
       await Promise.resolve();
       let value: unknown;
       try {
-        value = await executionStorage.run({ workflow: ctx, executor: this }, () => reg.fn.apply(reg.thisArg, args));
+        value = await executionStorage.run({ workflow: ctx, executor: this }, () => reg.fn.apply(thisArg, args));
       } catch (error) {
         failure = { error };
       }

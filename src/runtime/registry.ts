@@ -34,6 +34,8 @@ export interface RegisteredWorkflow {
   readonly fn: AnyFunction;
   /** `this` for recovered runs: the class for static methods. */
   thisArg: unknown;
+  /** An instance method: each run needs a configured instance as `this`, recorded in the row's config_name. */
+  instanceMethod?: boolean;
   readonly config: WorkflowConfig;
   /** The durable wrapper users call in place of `fn`. */
   wrapper: AnyFunction;

@@ -78,6 +78,10 @@ describe('decorators [sqlite]', () => {
       TSX_TSCONFIG_PATH: fileURLToPath(new URL('./tsconfig.legacy.json', import.meta.url)),
     });
     const line = await worker.waitForLine(/^\{/);
-    assert.deepEqual(JSON.parse(line), { compiledAs: 'legacy', ...expected });
+    assert.deepEqual(JSON.parse(line), {
+      compiledAs: 'legacy',
+      ...expected,
+      instances: { small: 'small 6 true', large: 'large 30 true', className: 'Shelving', configName: 'small' },
+    });
   });
 });

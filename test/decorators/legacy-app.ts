@@ -1,7 +1,7 @@
 // Compiled with experimentalDecorators (test/decorators/tsconfig.legacy.json): the decorator form that most DBOS
 // applications use today. Prints what it ran so the test can check it.
 
-import { DBOS } from '../../src/index.js';
+import { ConfiguredInstance, DBOS } from '../../src/index.js';
 
 // Tells which decorator implementation compiled this file: legacy decorators get (target, key, descriptor).
 let compiledAs = 'unknown';
@@ -37,6 +37,36 @@ export class Minified {
   }
 }
 
+// Instance workflows: `this` is the configured instance, whose name is recorded as config_name.
+@DBOS.className('Shelving')
+export class Shelf extends ConfiguredInstance {
+  initialized = false;
+
+  constructor(
+    name: string,
+    readonly capacity: number,
+  ) {
+    super(name);
+  }
+
+  override async initialize(): Promise<void> {
+    this.initialized = true;
+  }
+
+  @DBOS.step()
+  async measure(n: number): Promise<number> {
+    return n * this.capacity;
+  }
+
+  @DBOS.workflow()
+  async fill(n: number): Promise<string> {
+    return `${this.name} ${await this.measure(n)} ${this.initialized}`;
+  }
+}
+
+const small = new Shelf('small', 2);
+const large = new Shelf('large', 10);
+
 DBOS.setConfig({ name: 'legacy-decorators', systemDatabaseUrl: process.env.TEST_DB_URL!, logLevel: 'error' });
 await DBOS.launch();
 const handle = await DBOS.startWorkflow(Inventory, { workflowID: 'legacy-1' }).restock(['bolt', 'nut']);
@@ -44,6 +74,8 @@ const result = await handle.getResult();
 const status = await handle.getStatus();
 const steps = await DBOS.listWorkflowSteps('legacy-1');
 const renamed = await DBOS.startWorkflow(Minified).count(41);
+const smallFill = await DBOS.startWorkflow(small, { workflowID: 'legacy-small' }).fill(3);
+const smallStatus = await smallFill.getStatus();
 console.log(
   JSON.stringify({
     compiledAs,
@@ -53,6 +85,12 @@ console.log(
     steps: steps?.map((s) => s.name),
     log: Inventory.log,
     renamed: { className: (await renamed.getStatus())?.workflowClassName, result: await renamed.getResult() },
+    instances: {
+      small: await smallFill.getResult(),
+      large: await large.fill(3),
+      className: smallStatus?.workflowClassName,
+      configName: smallStatus?.workflowConfigName,
+    },
   }),
 );
 await DBOS.shutdown();
