@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { inPoolTransaction } from './postgres.js';
 import { quoteIdent } from './sql.js';
 
 /**
@@ -20,20 +21,7 @@ export function grantStatements(schema: string, role: string): string[] {
 
 /** Grants `role` the run-time access to the schema in one transaction (all or nothing). */
 export async function grantApplicationRole(pool: pg.Pool, schema: string, role: string): Promise<void> {
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  try {
-    await client.query('BEGIN');
-    try {
-      for (const statement of grantStatements(schema, role)) await client.query(statement);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch((rollbackError: Error) => {
-        broken = rollbackError;
-      });
-      throw error;
-    }
-  } finally {
-    client.release(broken);
-  }
+  await inPoolTransaction(pool, 'BEGIN', async (client) => {
+    for (const statement of grantStatements(schema, role)) await client.query(statement);
+  });
 }

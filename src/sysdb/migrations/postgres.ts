@@ -39,31 +39,38 @@ const upgrades: readonly PostgresMigration[] = [];
  */
 export async function migratePostgres(pool: pg.Pool, schema = 'dbos'): Promise<MigrationResult> {
   const s = quoteIdent(schema);
+  // READ COMMITTED explicitly: each statement after the lock must see what the previous lock holder committed,
+  // which a server-wide REPEATABLE READ default would hide.
+  return inPoolTransaction(pool, 'BEGIN ISOLATION LEVEL READ COMMITTED', async (client) => {
+    await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, lockKey(schema)]);
+    const from = await readVersion(client, schema);
+    if (from >= SCHEMA_VERSION) {
+      await ensureTransactTables(client, schema);
+      return { from, to: from };
+    }
+    const steps = plan(from, schema);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+    for (const step of steps) {
+      for (const statement of step.statements(s)) await client.query(statement);
+    }
+    await ensureTransactTables(client, schema);
+    // One row holds the highest applied version; DBOS updates it in place, inserting only the first time.
+    const updated = await client.query(`UPDATE ${s}.dbos_migrations SET version = $1`, [SCHEMA_VERSION]);
+    if (updated.rowCount === 0) await client.query(`INSERT INTO ${s}.dbos_migrations (version) VALUES ($1)`, [SCHEMA_VERSION]);
+    return { from, to: SCHEMA_VERSION };
+  });
+}
+
+/** Runs `work` in one transaction on a connection of its own, committed if `work` succeeds and rolled back if not. */
+export async function inPoolTransaction<T>(pool: pg.Pool, begin: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
-    // READ COMMITTED explicitly: each statement after the lock must see what the previous lock holder committed,
-    // which a server-wide REPEATABLE READ default would hide.
-    await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
+    await client.query(begin);
     try {
-      await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, lockKey(schema)]);
-      const from = await readVersion(client, schema);
-      if (from >= SCHEMA_VERSION) {
-        await ensureTransactTables(client, schema);
-        await client.query('COMMIT');
-        return { from, to: from };
-      }
-      const steps = plan(from, schema);
-      await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
-      for (const step of steps) {
-        for (const statement of step.statements(s)) await client.query(statement);
-      }
-      await ensureTransactTables(client, schema);
-      // One row holds the highest applied version; DBOS updates it in place, inserting only the first time.
-      const updated = await client.query(`UPDATE ${s}.dbos_migrations SET version = $1`, [SCHEMA_VERSION]);
-      if (updated.rowCount === 0) await client.query(`INSERT INTO ${s}.dbos_migrations (version) VALUES ($1)`, [SCHEMA_VERSION]);
+      const result = await work(client);
       await client.query('COMMIT');
-      return { from, to: SCHEMA_VERSION };
+      return result;
     } catch (error) {
       await client.query('ROLLBACK').catch((rollbackError: Error) => {
         broken = rollbackError;
