@@ -16,7 +16,9 @@
 //   transact dashboard [--port 3001]    (a web page over the same operations; Ctrl-C stops it)
 //
 // The database: --db <url>, else DBOS_SYSTEM_DATABASE_URL, else the embedded default for --app <name>
-// (sqlite:.transact/<name>.sqlite). Add --json for machine-readable output.
+// (sqlite:.transact/<name>.sqlite). --app also scopes what is shown and done to that application (and unclaimed
+// rows), as a DBOSClient with that applicationName does; without it every application's rows are in reach.
+// Add --json for machine-readable output.
 
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -110,7 +112,7 @@ function parse(argv: string[]) {
 export async function main(argv: string[], out: (line: string) => void = console.log): Promise<number> {
   const { values, positionals } = parse(argv);
   const [area, command, id] = positionals;
-  if (area === 'dashboard' && !values.help) return dashboard(databaseUrl(values.db, values.app), Number(values.port ?? 3001), out);
+  if (area === 'dashboard' && !values.help) return dashboard(databaseUrl(values.db, values.app), values.app, Number(values.port ?? 3001), out);
   if (values.help || !area || !command) {
     out(USAGE);
     return values.help ? 0 : 2;
@@ -127,7 +129,7 @@ export async function main(argv: string[], out: (line: string) => void = console
     return values.queue?.[0];
   };
   if (values.parent && values['top-level']) throw new UsageError('--parent (child workflows only) and --top-level exclude each other');
-  const client = await DBOSClient.create({ systemDatabaseUrl: databaseUrl(values.db, values.app) });
+  const client = await DBOSClient.create({ systemDatabaseUrl: databaseUrl(values.db, values.app), applicationName: values.app });
   const print = (value: unknown, text: () => string) => out(values.json ? JSON.stringify(value, null, 2) : text());
   const needID = () => {
     if (!id) throw new UsageError(`workflow ${command} needs a workflow ID`);
@@ -237,8 +239,8 @@ export async function main(argv: string[], out: (line: string) => void = console
 }
 
 /** Serves the dashboard until the process is interrupted. */
-async function dashboard(url: string, port: number, out: (line: string) => void): Promise<number> {
-  const client = await DBOSClient.create({ systemDatabaseUrl: url });
+async function dashboard(url: string, app: string | undefined, port: number, out: (line: string) => void): Promise<number> {
+  const client = await DBOSClient.create({ systemDatabaseUrl: url, applicationName: app });
   const server = await startAdminServer(client, { port });
   out(`Transact dashboard at ${server.url} (Ctrl-C to stop)`);
   await new Promise<void>((resolve) => {

@@ -9,7 +9,7 @@ import { after, it } from 'node:test';
 import { main } from '../../src/cli/main.js';
 import { DBOS, DBOSAwaitedWorkflowCancelledError } from '../../src/index.js';
 import { describeEachBackend, dropFreshDatabases } from '../support/backends.js';
-import { engineOn } from '../support/launch.js';
+import { engineOn, TEST_APP } from '../support/launch.js';
 import { latch, waitUntil } from '../support/wait.js';
 
 const ran: string[] = [];
@@ -54,6 +54,10 @@ describeEachBackend('the transact command line', (kind) => {
     const steps = await cli('workflow', 'steps', `cli-${kind}`, '--db', databaseUrl());
     assert.match(steps, /0\s+shout\s+x-a!/);
     assert.match(steps, /1\s+shout\s+x-b!/);
+    // --app scopes the listing to one application (and unclaimed rows).
+    const own = JSON.parse(await cli('workflow', 'list', '--db', databaseUrl(), '--app', TEST_APP, '--json'));
+    assert.ok(own.some((w: { workflowID: string }) => w.workflowID === `cli-${kind}`));
+    assert.deepEqual(JSON.parse(await cli('workflow', 'list', '--db', databaseUrl(), '--app', 'another-app', '--json')), []);
   });
 
   it('cancels, resumes and forks', async () => {
