@@ -81,7 +81,6 @@ export class KafkaReceiver implements DBOSLifecycleCallback {
   private readonly registrations: Registration[] = [];
   private running: RunningConsumer[] = [];
   private stop = new AbortController();
-  private intake = new MessageIntake(DEFAULT_RETRY, this.stop.signal);
 
   constructor(
     private readonly config: KafkaConfig,
@@ -111,7 +110,7 @@ export class KafkaReceiver implements DBOSLifecycleCallback {
   async initialize(): Promise<void> {
     if (this.registrations.length === 0) return;
     this.stop = new AbortController();
-    this.intake = new MessageIntake(this.retryConfig, this.stop.signal);
+    const intake = new MessageIntake(this.retryConfig, this.stop.signal);
     const prepared = this.registrations.map((r) => this.prepare(r));
     const groups = new Map<string, string>();
     for (const p of prepared) {
@@ -125,7 +124,7 @@ export class KafkaReceiver implements DBOSLifecycleCallback {
     }
     const kafka = await connectKafka(this.config);
     try {
-      for (const p of prepared) await this.start(kafka, p);
+      for (const p of prepared) await this.start(kafka, p, intake);
     } catch (err) {
       await this.destroy();
       throw err;
@@ -177,7 +176,7 @@ export class KafkaReceiver implements DBOSLifecycleCallback {
     return { target, groupId, topics: r.topics, config: r.options.config };
   }
 
-  private async start(kafka: Kafka, p: PreparedConsumer): Promise<void> {
+  private async start(kafka: Kafka, p: PreparedConsumer, intake: MessageIntake): Promise<void> {
     const consumer = kafka.consumer({ ...p.config, groupId: p.groupId });
     this.running.push({ consumer, target: p.target, groupId: p.groupId });
     await this.withRetries(`connect ${p.target.label}`, () => consumer.connect());
@@ -186,7 +185,7 @@ export class KafkaReceiver implements DBOSLifecycleCallback {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      eachBatch: (payload) => this.onBatch(consumer, p.target, payload),
+      eachBatch: (payload) => onBatch(intake, consumer, p.target, payload),
     });
   }
 
@@ -203,18 +202,19 @@ export class KafkaReceiver implements DBOSLifecycleCallback {
       }
     }
   }
+}
 
-  private async onBatch(consumer: Consumer, target: IntakeTarget, payload: EachBatchPayload): Promise<void> {
-    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
-    await this.intake.take(target, batch.topic, batch.partition, batch.messages, {
-      commit: async (last) => {
-        resolveOffset(last);
-        await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
-      },
-      heartbeat,
-      abandoned: () => !isRunning() || isStale(),
-    });
-  }
+/** One kafkajs batch through the intake; each chunk's offset is committed once its workflows are stored. */
+async function onBatch(intake: MessageIntake, consumer: Consumer, target: IntakeTarget, payload: EachBatchPayload): Promise<void> {
+  const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+  await intake.take(target, batch.topic, batch.partition, batch.messages, {
+    commit: async (last) => {
+      resolveOffset(last);
+      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+    },
+    heartbeat,
+    abandoned: () => !isRunning() || isStale(),
+  });
 }
 
 function checkOptions(name: string, options: KafkaConsumerOptions): void {
