@@ -274,7 +274,7 @@ export class DBOS {
           await stopRuntime(launched, 0);
           throw err;
         }
-        for (const callback of lifecycleCallbacks) callback.logRegisteredEndpoints?.();
+        DBOS.logRegisteredEndpoints();
       })
       .finally(() => (launching = undefined));
     return launching;
