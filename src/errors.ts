@@ -188,6 +188,28 @@ export class DBOSInvalidScheduleError extends DBOSError {
   }
 }
 
+/**
+ * A row of the system database that this process cannot read: written by hand, by another tool or by an older
+ * version. It fails the one workflow it belongs to (recorded as that workflow's ERROR outcome), never the dispatcher,
+ * a listing or another workflow. Transact's own code (DBOS's codes stay below 100).
+ */
+export class DBOSCorruptRowError extends DBOSError {
+  constructor(
+    readonly workflowID: string,
+    /** `table.column`, e.g. `workflow_status.authenticated_roles`. */
+    readonly column: string,
+    readonly problem: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `Workflow ${workflowID} cannot run: its stored ${column} is unreadable (${problem}). ` +
+        'The row was changed outside this library or by an incompatible version; fix or delete the row, then resume or fork the workflow.',
+      1001,
+      options,
+    );
+  }
+}
+
 /** A value that the configured serializer cannot turn into text (functions, symbols, cycles, …). */
 export class DBOSSerializationError extends DBOSInvalidWorkflowInputError {
   constructor(what: string, detail: string, options?: { cause?: unknown }) {
@@ -236,6 +258,7 @@ for (const cls of [
   DBOSStepNondeterminismError,
   DBOSSerializationError,
   DBOSInvalidScheduleError,
+  DBOSCorruptRowError,
 ]) {
   errorClasses[cls.name] = cls as unknown as new (...args: never[]) => Error;
 }

@@ -27,6 +27,7 @@ import {
 } from './operation.js';
 import { resolvePollingIntervalMs, resolveTimeoutMs, type RecvOptions, type SendOptions } from './options.js';
 import { messageWakeKey, type MessagingEnv } from './wakeups.js';
+import { checkOptionalKey, checkText } from '../validation.js';
 
 const SEND = 'DBOS.send';
 const RECV = 'DBOS.recv';
@@ -39,6 +40,9 @@ function outgoing(
   options: SendOptions | undefined,
   ctx: WorkflowContext | undefined,
 ): OutgoingMessage {
+  checkText('destinationID', destinationID);
+  checkOptionalKey('topic', topic);
+  checkOptionalKey('idempotencyKey', idempotencyKey);
   const encoded = encode(message, options?.serializationType, ctx, `the message to workflow ${destinationID}`);
   return {
     // Keyed per destination, so one key may be used to send the same message to several workflows.
@@ -78,6 +82,13 @@ export function send(
 ): Promise<void> {
   const frame = currentFrame();
   if (!frame) return sendMessage(rt, destinationID, message, topic, idempotencyKey, options);
+  try {
+    checkText('destinationID', destinationID);
+    checkOptionalKey('topic', topic);
+    checkOptionalKey('idempotencyKey', idempotencyKey);
+  } catch (err) {
+    return Promise.reject(err);
+  }
   const ctx = frame.workflow;
   if (frame.step) {
     return (async () => {
@@ -125,6 +136,7 @@ export function send(
 export function recv<T>(rt: RuntimeMessagingEnv, topic?: string, options?: number | RecvOptions): Promise<T | null> {
   let ctx: WorkflowContext;
   try {
+    checkOptionalKey('topic', topic);
     ctx = requireWorkflowCode('recv');
   } catch (err) {
     return Promise.reject(err);

@@ -36,6 +36,7 @@ import {
   type WriteStreamOptions,
 } from './options.js';
 import { streamWakeKey, type MessagingEnv } from './wakeups.js';
+import { checkKey, checkText } from '../validation.js';
 
 /** The value closeStream writes; readers stop there. */
 export const STREAM_CLOSED_SENTINEL = '__DBOS_STREAM_CLOSED__';
@@ -56,6 +57,7 @@ export function writeStream(rt: RuntimeMessagingEnv, key: string, value: unknown
   }
   let encoded: StreamValue;
   try {
+    checkKey('stream key', key);
     const serialized = encode(value, options?.serializationType, frame.workflow, `a value of stream ${key}`);
     encoded = { value: serialized.text, serialization: serialized.serialization };
   } catch (err) {
@@ -68,6 +70,11 @@ export function closeStream(rt: RuntimeMessagingEnv, key: string): Promise<void>
   const frame = currentFrame();
   if (!frame) {
     return Promise.reject(new DBOSInvalidWorkflowTransitionError('DBOS.closeStream can only be called from a workflow or a step'));
+  }
+  try {
+    checkKey('stream key', key);
+  } catch (err) {
+    return Promise.reject(err);
   }
   return append(rt, frame.workflow, frame.step, key, CLOSED_VALUE, CLOSE_STREAM);
 }
@@ -257,6 +264,8 @@ async function* readValues<T>(
   key: string,
   options: ReadStreamOptions,
 ): AsyncGenerator<T, void, unknown> {
+  checkText('workflowID', workflowID);
+  checkText('stream key', key);
   let offset = resolveStreamOffset(options.offset);
   const timeoutMs = resolveStreamTimeoutMs(options);
   const pollIntervalMs = resolvePollingIntervalMs(options) ?? env.streamPollMs;
@@ -294,6 +303,8 @@ export function readStreamOffset<T>(
   const ctx = frame && !frame.step ? frame.workflow : undefined;
   let functionID: number | undefined;
   try {
+    checkText('workflowID', workflowID);
+    checkText('stream key', key);
     functionID = ctx ? takeStreamReadID(ctx, workflowID, key) : undefined;
   } catch (err) {
     return Promise.reject(err);

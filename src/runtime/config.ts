@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { DBOSInitializationError } from '../errors.js';
+import { redactUrl } from '../redact.js';
 import type { DatabaseLocation } from '../sysdb/open.js';
 import type { RegisteredWorkflow } from './registry.js';
 import type { Logger } from './logger.js';
@@ -67,13 +68,20 @@ export interface DBOSConfig {
 export function systemDatabaseLocation(config: DBOSConfig, appName: string): DatabaseLocation {
   const url = config.systemDatabaseUrl ?? process.env.DBOS_SYSTEM_DATABASE_URL;
   if (!url) return { kind: 'sqlite', file: resolve('.transact', `${appName}.sqlite`) };
-  if (/^postgres(ql)?:\/\//.test(url)) return { kind: 'postgres', url, schema: config.systemDatabaseSchemaName ?? 'dbos' };
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    if (!URL.canParse(url)) {
+      throw new DBOSInitializationError(
+        `systemDatabaseUrl ${JSON.stringify(redactUrl(url))} is not a valid URL: use postgres://user:password@host:port/database (percent-encode special characters)`,
+      );
+    }
+    return { kind: 'postgres', url, schema: config.systemDatabaseSchemaName ?? 'dbos' };
+  }
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length).replace(/^\/\//, '');
     return { kind: 'sqlite', file: path === ':memory:' ? path : resolve(path) };
   }
   throw new DBOSInitializationError(
-    `Unsupported systemDatabaseUrl ${JSON.stringify(url)}: use postgres://user@host:port/database or sqlite:<file>`,
+    `Unsupported systemDatabaseUrl ${JSON.stringify(redactUrl(url))}: use postgres://user@host:port/database or sqlite:<file>`,
   );
 }
 

@@ -39,6 +39,7 @@ import { awaitFinished, awaitOutcome, outcomeKey, settleOutcome } from './outcom
 import { findInstance, type InstanceLike } from './instances.js';
 import { describe, type RegisteredWorkflow, type Registry } from './registry.js';
 import { checkpoint } from './steps.js';
+import { checkStartOptions } from '../validation.js';
 import { Wakeups } from './wakeups.js';
 
 export interface Identity {
@@ -146,6 +147,7 @@ export class Executor {
     parent: WorkflowContext | undefined,
     functionID: number | undefined,
   ): Promise<string> {
+    options = checkStartOptions(options); // before anything is read or written
     if (parent && functionID !== undefined) {
       parent.throwIfStopped();
       const recorded = parent.recordedStep(functionID);
@@ -169,7 +171,6 @@ export class Executor {
     let timeoutMS: number | null = null;
     let deadline: number | null = null;
     if (typeof options.timeoutMS === 'number') {
-      if (!(options.timeoutMS > 0)) throw new DBOSInvalidWorkflowInputError(`timeoutMS must be a positive number, got ${options.timeoutMS}`);
       timeoutMS = options.timeoutMS;
       deadline = queueName ? null : now + options.timeoutMS; // a queued workflow's deadline starts at dequeue
     } else if (options.timeoutMS === undefined && parent?.deadlineEpochMS) {
@@ -199,7 +200,7 @@ export class Executor {
       queuePartitionKey: options.queuePartitionKey ?? null,
       parentWorkflowID: parent?.workflowID ?? null,
       serialization: format === 'portable' ? PORTABLE_SERIALIZATION : NATIVE_SERIALIZATION,
-      delayUntilEpochMS: delayed ? now + options.delaySeconds! * 1000 : null,
+      delayUntilEpochMS: delayed ? now + Math.round(options.delaySeconds! * 1000) : null,
       authenticatedUser: options.authenticatedUser ?? null,
       authenticatedRoles: options.authenticatedRoles ? JSON.stringify(options.authenticatedRoles) : null,
       assumedRole: null,

@@ -10,6 +10,7 @@ import { deserializeError, deserializeValue } from '../serialization/index.js';
 import type { Queryable } from '../sysdb/driver.js';
 import { getWorkflowOutcome, workflowStatusesOf, type WorkflowOutcome } from '../sysdb/workflows.js';
 import { waitFor, type Wakeups } from './wakeups.js';
+import { checkText } from '../validation.js';
 
 export const TERMINAL_STATUSES = new Set(['SUCCESS', 'ERROR', 'CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED']);
 
@@ -30,6 +31,7 @@ export async function awaitOutcome(
   workflowID: string,
   wait: OutcomeWait,
 ): Promise<WorkflowOutcome | undefined> {
+  checkText('workflowID', workflowID);
   return waitFor(
     wakeups,
     outcomeKey(workflowID),
@@ -51,6 +53,7 @@ const ACTIVE_STATUSES = new Set(['PENDING', 'ENQUEUED', 'DELAYED']);
  * the last ID. A workflow that does not exist would never finish: DBOSNonExistentWorkflowError.
  */
 export async function awaitFinished(db: Queryable, wakeups: Wakeups, workflowIDs: string[], all: boolean, wait: OutcomeWait): Promise<string | undefined> {
+  for (const id of workflowIDs) checkText('workflowID', id);
   let pending = [...new Set(workflowIDs)];
   return waitFor(
     wakeups,

@@ -13,7 +13,7 @@ import {
 } from '../serialization/index.js';
 import type { StepRow } from '../sysdb/rows.js';
 import { recordStep } from '../sysdb/steps.js';
-import { currentFrame, executionStorage, sleepUnlessStopped, type WorkflowContext } from './context.js';
+import { callAt, currentFrame, executionStorage, sleepUnlessStopped, type WorkflowContext } from './context.js';
 import type { Executor } from './executor.js';
 import type { Span } from '../tracing/tracing.js';
 import type { StepConfig } from './registry.js';
@@ -174,13 +174,16 @@ async function runAttempts<T>(
   }
 }
 
-/** The attempt's result, or DBOSStepTimeoutError once `timeoutMS` has passed (the attempt itself cannot be stopped). */
+/**
+ * The attempt's result, or DBOSStepTimeoutError once `timeoutMS` has passed (the attempt itself cannot be stopped).
+ * The timer re-arms in pieces (callAt), so a timeout beyond Node's 2^31-1 ms timer limit waits as long as it says.
+ */
 function withTimeout<T>(attempt: Promise<T>, name: string, timeoutMS: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
+  let disarm: (() => void) | undefined;
   const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DBOSStepTimeoutError(name, timeoutMS)), timeoutMS);
+    disarm = callAt(Date.now() + timeoutMS, () => reject(new DBOSStepTimeoutError(name, timeoutMS)));
   });
-  return Promise.race([attempt, expired]).finally(() => clearTimeout(timer));
+  return Promise.race([attempt, expired]).finally(() => disarm?.());
 }
 
 /**
