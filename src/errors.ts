@@ -202,8 +202,8 @@ export class DBOSCorruptRowError extends DBOSError {
     options?: { cause?: unknown },
   ) {
     super(
-      `Workflow ${workflowID} cannot run: its stored ${column} is unreadable (${problem}). ` +
-        'The row was changed outside this library or by an incompatible version; fix or delete the row, then resume or fork the workflow.',
+      `Workflow ${workflowID}: its stored ${column} cannot be read (${problem}). ` +
+        'The row was changed outside this library or written by an incompatible version; fix or delete it.',
       1001,
       options,
     );

@@ -39,6 +39,7 @@ import { awaitFinished, awaitOutcome, settleOutcome } from '../runtime/outcome.j
 import { Wakeups } from '../runtime/wakeups.js';
 import type { WorkflowStatus } from '../runtime/workflow-status.js';
 import { deserializeArgs } from '../serialization/index.js';
+import { decodeStored } from '../runtime/corruption.js';
 import type pg from 'pg';
 import { DBOSError, DBOSInvalidWorkflowInputError } from '../errors.js';
 import { QueueAdmin } from '../queues/admin.js';
@@ -111,7 +112,7 @@ export class DBOSClient {
       },
       async getWorkflowInputs<A extends unknown[]>(): Promise<A> {
         const row = await getWorkflow(client.db, workflowID);
-        return (row ? deserializeArgs(row.inputs, row.serialization) : []) as A;
+        return (row ? decodeStored(workflowID, 'workflow_input.inputs', () => deserializeArgs(row.inputs, row.serialization)) : []) as A;
       },
     };
   }

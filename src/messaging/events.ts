@@ -69,7 +69,7 @@ export async function getEventValue<T>(
   const deadline = Date.now() + resolveTimeoutMs(options);
   const pollIntervalMs = resolvePollingIntervalMs(options) ?? env.messagePollMs;
   const found = await waitForEvent(env, workflowID, key, deadline, pollIntervalMs);
-  return found ? storedValue<T>(found.value, found.serialization) : null;
+  return found ? storedValue<T>(found.value, found.serialization, { workflowID, column: `workflow_events.value of key ${key}` }) : null;
 }
 
 /**
@@ -104,7 +104,7 @@ export function getEvent<T>(rt: RuntimeMessagingEnv, workflowID: string, key: st
       startedAtEpochMs: startedAt,
     });
     if (adopted) return recordedValue<T>(adopted);
-    return found ? storedValue<T>(found.value, found.serialization) : null;
+    return found ? storedValue<T>(found.value, found.serialization, { workflowID, column: `workflow_events.value of key ${key}` }) : null;
   })();
 }
 

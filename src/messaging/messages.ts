@@ -166,7 +166,16 @@ async function receive<T>(
   const attempt = async (final: boolean): Promise<{ value: T | null } | undefined> => {
     const result = await receiveMessage(rt.db, { step: operationStep(ctx, functionID, RECV, startedAt), topic, final });
     if (result.kind === 'empty') return undefined;
-    if (result.kind === 'received') return { value: storedValue<T>(result.message, result.serialization) };
+    if (result.kind === 'received') {
+      try {
+        return { value: storedValue<T>(result.message, result.serialization, { workflowID: ctx.workflowID, column: 'notifications.message' }) };
+      } catch (err) {
+        // The message is taken and recorded as this step's outcome: a replay meets the same unreadable value, so the
+        // run fails now too, whatever the workflow does with the error.
+        ctx.corruption ??= err as Error;
+        throw err;
+      }
+    }
     const adopted = await settleFenced(rt.executor, ctx, functionID, RECV, result.kind);
     return { value: recordedValue<T>(adopted!) };
   };

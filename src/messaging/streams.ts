@@ -161,10 +161,10 @@ interface Reader {
 
 type ReadOutcome = { end: true } | { end: false; value: unknown };
 
-function decodeStreamValue(v: StreamValue): ReadOutcome {
+function decodeStreamValue(v: StreamValue, workflowID: string, key: string, offset: number): ReadOutcome {
   // Older DBOS releases wrote the close marker as bare text, which is not valid JSON.
   if (v.value === STREAM_CLOSED_SENTINEL) return { end: true };
-  return outcomeOf(storedValue(v.value, v.serialization));
+  return outcomeOf(storedValue(v.value, v.serialization, { workflowID, column: `streams.value of key ${key} at offset ${offset}` }));
 }
 
 /** Reads the value at one offset, waiting for it; in workflow code the outcome is the step at `functionID`. */
@@ -193,7 +193,7 @@ async function readOne(
     async () => {
       const r = await readStreamValue(env.db, workflowID, key, offset);
       if (r.status === null) throw new DBOSNonExistentWorkflowError(`Workflow ${workflowID} does not exist`);
-      if (r.value) return decodeStreamValue(r.value);
+      if (r.value) return decodeStreamValue(r.value, workflowID, key, offset);
       return ACTIVE_STATUSES.has(r.status) ? undefined : { end: true };
     },
     { deadlineEpochMS: timeoutMs === undefined ? undefined : startedAt + timeoutMs, pollIntervalMs, signal: ctx?.signal },

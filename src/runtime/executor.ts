@@ -40,6 +40,7 @@ import { findInstance, type InstanceLike } from './instances.js';
 import { describe, type RegisteredWorkflow, type Registry } from './registry.js';
 import { checkpoint } from './steps.js';
 import { checkStartOptions } from '../validation.js';
+import { decodeStored, descriptiveProblems, unrunnableRow } from './corruption.js';
 import { Wakeups } from './wakeups.js';
 
 export interface Identity {
@@ -296,6 +297,16 @@ export class Executor {
     const reg = this.registry.find(row.className, row.name);
     const instance = row.configName ? findInstance(row.className, row.configName) : undefined;
     return (async () => {
+      // A row this process cannot read fails alone, recorded as its outcome (fenced like any), before anything runs.
+      const corrupt = unrunnableRow(row);
+      if (corrupt) {
+        this.logger.error(corrupt.message);
+        await completeWorkflow(this.db, row.workflowID, ownerXid, 'ERROR', null, serializeError(corrupt).text);
+        this.wakeups.wake(outcomeKey(row.workflowID));
+        return;
+      }
+      const unreadable = descriptiveProblems(row);
+      if (unreadable.length > 0) this.logger.warn(`Workflow ${row.workflowID} runs, but some of its fields cannot be read: ${unreadable.join('; ')}`);
       if (!reg || (reg.instanceMethod && !instance)) {
         const name = describe(row.className ?? '', row.name);
         const err = !reg
@@ -318,8 +329,9 @@ export class Executor {
       }
       let args: unknown[];
       try {
-        args = deserializeArgs(row.inputs, row.serialization);
+        args = decodeStored(row.workflowID, 'workflow_input.inputs', () => deserializeArgs(row.inputs, row.serialization));
       } catch (err) {
+        this.logger.error((err as Error).message);
         await completeWorkflow(this.db, row.workflowID, ownerXid, 'ERROR', null, serializeError(err).text);
         this.wakeups.wake(outcomeKey(row.workflowID));
         return;
@@ -381,6 +393,8 @@ export class Executor {
         failure = { error };
       }
       if (ctx.stopped === 'shutdown') return outcome; // left PENDING; recovery resumes it
+      // A recorded step that could not be read fails the run, even if the workflow caught the error and went on.
+      if (ctx.corruption) failure = { error: ctx.corruption };
       if (!failure) {
         let text: string | undefined;
         try {

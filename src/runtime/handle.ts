@@ -6,6 +6,7 @@ import { getWorkflow } from '../sysdb/workflows.js';
 import { currentFrame } from './context.js';
 import type { Executor } from './executor.js';
 import { checkpoint, recordedStepNamed, replayRecorded, runStep } from './steps.js';
+import { decodeStored } from './corruption.js';
 import { toWorkflowStatus, type WorkflowStatus } from './workflow-status.js';
 
 export interface WorkflowHandle<R> {
@@ -31,7 +32,7 @@ export class RuntimeWorkflowHandle<R> implements WorkflowHandle<R> {
 
   async getWorkflowInputs<T extends unknown[] = unknown[]>(): Promise<T> {
     const row = await getWorkflow(this.executor.db, this.workflowID);
-    return (row ? deserializeArgs(row.inputs, row.serialization) : []) as T;
+    return (row ? decodeStored(this.workflowID, 'workflow_input.inputs', () => deserializeArgs(row.inputs, row.serialization)) : []) as T;
   }
 }
 

@@ -13,6 +13,7 @@ import {
 } from '../serialization/index.js';
 import type { StepRow } from '../sysdb/rows.js';
 import { recordStep } from '../sysdb/steps.js';
+import { decodeStored } from './corruption.js';
 import { callAt, currentFrame, executionStorage, sleepUnlessStopped, type WorkflowContext } from './context.js';
 import type { Executor } from './executor.js';
 import type { Span } from '../tracing/tracing.js';
@@ -20,10 +21,23 @@ import type { StepConfig } from './registry.js';
 
 const MAX_RETRY_INTERVAL_SECONDS = 3600;
 
-/** What a recorded step holds: its output returned, or its error thrown (a replay does not run the step). */
+/**
+ * What a recorded step holds: its output returned, or its error thrown (a replay does not run the step). A record
+ * that cannot be decoded is a DBOSCorruptRowError, which also fails the run (see WorkflowContext.corruption).
+ */
 export function replayRecorded<T>(recorded: StepRow): T {
-  if (recorded.error !== null) throw deserializeError(recorded.error, recorded.serialization);
-  return deserializeValue<T>(recorded.output, recorded.serialization);
+  if (recorded.error !== null) throw decodeRecorded(recorded, 'error', () => deserializeError(recorded.error!, recorded.serialization));
+  return decodeRecorded(recorded, 'output', () => deserializeValue<T>(recorded.output, recorded.serialization));
+}
+
+function decodeRecorded<T>(recorded: StepRow, column: 'output' | 'error', decode: () => T): T {
+  const ctx = currentFrame()?.workflow;
+  try {
+    return decodeStored(ctx?.workflowID ?? '(unknown)', `operation_outputs.${column} of step ${recorded.functionID} (${recorded.name})`, decode);
+  } catch (err) {
+    if (ctx && !ctx.corruption) ctx.corruption = err as Error;
+    throw err;
+  }
 }
 
 /** The recorded step at this ID, checked against the name this run expects there (the determinism check). */
