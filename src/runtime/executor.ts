@@ -30,6 +30,7 @@ import {
   deadLetterWorkflow,
   getWorkflowOutcome,
   insertOrFindDuplicate,
+  setWorkflowSerialization,
   type NewWorkflow,
 } from '../sysdb/workflows.js';
 import { callAt, currentFrame, executionStorage, nextStartStorage, WorkflowContext } from './context.js';
@@ -301,6 +302,8 @@ export class Executor {
       const corrupt = unrunnableRow(row);
       if (corrupt) {
         this.logger.error(corrupt.message);
+        // The failure is stored natively: an unreadable serialization name would make it unreadable too.
+        if (row.problems.some((p) => p.column === 'serialization')) await setWorkflowSerialization(this.db, row.workflowID, ownerXid, NATIVE_SERIALIZATION);
         await completeWorkflow(this.db, row.workflowID, ownerXid, 'ERROR', null, serializeError(corrupt).text);
         this.wakeups.wake(outcomeKey(row.workflowID));
         return;
