@@ -40,6 +40,7 @@ import { Wakeups } from '../runtime/wakeups.js';
 import type { WorkflowStatus } from '../runtime/workflow-status.js';
 import { deserializeArgs } from '../serialization/index.js';
 import { decodeStored } from '../runtime/corruption.js';
+import { checkText } from '../validation.js';
 import type pg from 'pg';
 import { DBOSError, DBOSInvalidWorkflowInputError } from '../errors.js';
 import { QueueAdmin } from '../queues/admin.js';
@@ -111,6 +112,7 @@ export class DBOSClient {
         return settleOutcome<T>(workflowID, outcome!);
       },
       async getWorkflowInputs<A extends unknown[]>(): Promise<A> {
+        checkText('workflowID', workflowID);
         const row = await getWorkflow(client.db, workflowID);
         return (row ? decodeStored(workflowID, 'workflow_input.inputs', () => deserializeArgs(row.inputs, row.serialization)) : []) as A;
       },

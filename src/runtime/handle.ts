@@ -7,6 +7,7 @@ import { currentFrame } from './context.js';
 import type { Executor } from './executor.js';
 import { checkpoint, recordedStepNamed, replayRecorded, runStep } from './steps.js';
 import { decodeStored } from './corruption.js';
+import { checkText } from '../validation.js';
 import { toWorkflowStatus, type WorkflowStatus } from './workflow-status.js';
 
 export interface WorkflowHandle<R> {
@@ -31,12 +32,14 @@ export class RuntimeWorkflowHandle<R> implements WorkflowHandle<R> {
   }
 
   async getWorkflowInputs<T extends unknown[] = unknown[]>(): Promise<T> {
+    checkText('workflowID', this.workflowID);
     const row = await getWorkflow(this.executor.db, this.workflowID);
     return (row ? decodeStored(this.workflowID, 'workflow_input.inputs', () => deserializeArgs(row.inputs, row.serialization)) : []) as T;
   }
 }
 
 async function readStatus(executor: Executor, workflowID: string): Promise<WorkflowStatus | null> {
+  checkText('workflowID', workflowID);
   const row = await getWorkflow(executor.db, workflowID);
   return row ? toWorkflowStatus(row) : null;
 }

@@ -5,11 +5,11 @@
 // the dispatcher keeps taking new work.
 
 import assert from 'node:assert/strict';
-import Database from 'better-sqlite3';
 import { after, before, it } from 'node:test';
 import { DBOS, DBOSClient, DBOSCorruptRowError, startAdminServer, WorkflowQueue } from '../../src/index.js';
 import { main } from '../../src/cli/main.js';
-import { describeEachBackend, dropFreshDatabases, freshDatabase, withPg, type BackendKind } from '../support/backends.js';
+import { describeEachBackend, dropFreshDatabases, freshDatabase, type BackendKind } from '../support/backends.js';
+import { execSql as exec } from '../support/exec.js';
 import { launchOn, TEST_APP } from '../support/launch.js';
 
 new WorkflowQueue('corrupt-queue');
@@ -40,22 +40,6 @@ DBOS.registerWorkflow(
 );
 
 after(dropFreshDatabases);
-
-/** Runs one statement written in PostgreSQL's dialect (`dbos.` tables, `$n` parameters) on either backend, writing. */
-async function exec(url: string, text: string, params: unknown[] = []): Promise<void> {
-  if (url.startsWith('sqlite:')) {
-    const db = new Database(url.slice('sqlite:'.length));
-    try {
-      db.prepare(text.replace(/\bdbos\./g, '').replace(/\$(\d+)/g, '?$1')).run(Object.fromEntries(params.map((p, i) => [i + 1, p])));
-    } finally {
-      db.close();
-    }
-    return;
-  }
-  await withPg(url, async (client) => {
-    await client.query(text, params);
-  });
-}
 
 /** The workflow's outcome as a client sees it: the DBOSCorruptRowError it ended with. */
 async function corruptOutcome(client: DBOSClient, workflowID: string): Promise<DBOSCorruptRowError> {
