@@ -88,11 +88,15 @@ describeEachBackend('corrupt rows', (kind: BackendKind) => {
     await enqueue(id('step'), 'corruptStepper');
     await enqueue(id('message'), 'corruptReceiver');
     await client.enqueue({ queueName: 'corrupt-queue', workflowName: 'corruptEcho', workflowID: id('unknown-status') }, 'x');
+    await client.enqueue({ queueName: 'corrupt-queue', workflowName: 'corruptEcho', workflowID: id('delay'), delaySeconds: 3600 }, id('delay'));
     for (let i = 0; i < 3; i++) await enqueue(id(`healthy${i}`));
 
     for (const [name, { sql }] of Object.entries(damaged)) await exec(url, sql, [id(name)]);
     for (const [name, sql] of Object.entries(descriptive)) await exec(url, sql, [id(name)]);
     await exec(url, `UPDATE dbos.workflow_status SET status = 'WEIRD' WHERE workflow_uuid = $1`, [id('unknown-status')]);
+    // A delay that is not a time: SQLite's columns take text (the promoter once spun on it, never promoting it).
+    const delay = kind === 'sqlite' ? `'soon'` : '-100000000000000000';
+    await exec(url, `UPDATE dbos.workflow_status SET delay_until_epoch_ms = ${delay} WHERE workflow_uuid = $1`, [id('delay')]);
     // A recorded step whose output cannot be decoded: the claim finds it and replays.
     await exec(
       url,
@@ -116,6 +120,7 @@ describeEachBackend('corrupt rows', (kind: BackendKind) => {
   it('healthy work on the same queue completes, and so does work with unreadable descriptive fields', async () => {
     for (let i = 0; i < 3; i++) assert.equal(await client.retrieveWorkflow(id(`healthy${i}`)).getResult(), `echo ${id(`healthy${i}`)}`);
     for (const name of Object.keys(descriptive)) assert.equal(await client.retrieveWorkflow(id(name)).getResult(), `echo ${id(name)}`);
+    assert.equal(await client.retrieveWorkflow(id('delay')).getResult(), `echo ${id('delay')}`, 'an unreadable delay is due');
   });
 
   it('each workflow_status or workflow_input column a run needs, damaged, ends that workflow in ERROR, naming the column', async () => {
