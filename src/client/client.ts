@@ -40,7 +40,7 @@ import { Wakeups } from '../runtime/wakeups.js';
 import type { WorkflowStatus } from '../runtime/workflow-status.js';
 import { deserializeArgs } from '../serialization/index.js';
 import { decodeStored } from '../runtime/corruption.js';
-import { checkText } from '../validation.js';
+import { checkOptionalKey, checkText } from '../validation.js';
 import type pg from 'pg';
 import { DBOSError, DBOSInvalidWorkflowInputError } from '../errors.js';
 import { QueueAdmin } from '../queues/admin.js';
@@ -92,6 +92,7 @@ export class DBOSClient {
   }
 
   static async create(config: DBOSClientConfig): Promise<DBOSClient> {
+    checkOptionalKey('applicationName', config.applicationName);
     const location = systemDatabaseLocation(
       { systemDatabaseUrl: config.systemDatabaseUrl, systemDatabaseSchemaName: config.systemDatabaseSchemaName },
       'client',

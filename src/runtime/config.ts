@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { DBOSInitializationError } from '../errors.js';
 import { redactUrl } from '../redact.js';
+import { checkKey } from '../validation.js';
 import type { DatabaseLocation } from '../sysdb/open.js';
 import type { RegisteredWorkflow } from './registry.js';
 import type { Logger } from './logger.js';
@@ -90,7 +91,7 @@ export function applicationNameOf(config: DBOSConfig): string {
   if (!name) {
     throw new DBOSInitializationError('DBOS.setConfig({ name }) is required before DBOS.launch(): the application needs a name');
   }
-  return name;
+  return checkKey('applicationName', name); // recorded on every row, and indexed with the queues' rows
 }
 
 export function executorIDOf(config: DBOSConfig): string {
@@ -107,7 +108,7 @@ export const PATCHING_ENABLED_VERSION = 'PATCHING_ENABLED';
  */
 export function applicationVersionOf(config: DBOSConfig, appName: string, workflows: RegisteredWorkflow[]): string {
   const explicit = config.applicationVersion ?? process.env.DBOS__APPVERSION;
-  if (explicit) return explicit;
+  if (explicit) return checkKey('applicationVersion', explicit);
   if (config.enablePatching) return PATCHING_ENABLED_VERSION;
   const hash = createHash('md5');
   for (const source of workflows.map((w) => w.fn.toString()).sort()) hash.update(source);
