@@ -34,6 +34,7 @@ export const MAX_PRIORITY = 2147483647;
 export type KeyKind =
   | 'workflowID'
   | 'queueName'
+  | 'scheduleName'
   | 'deduplicationID'
   | 'queuePartitionKey'
   | 'topic'

@@ -318,7 +318,7 @@ export function validateQueueOptions(name: string, o: QueueOptions): void {
   for (const [key, limit] of Object.entries({ rateLimit: o.rateLimit, partitionRateLimit: o.partitionRateLimit })) {
     if (!limit) continue;
     if (!(Number.isInteger(limit.limitPerPeriod) && limit.limitPerPeriod >= 1)) fail(`${key}.limitPerPeriod must be a positive integer`);
-    if (!(limit.periodSec > 0 && limit.periodSec * 1000 <= MAX_DURATION_MS)) fail(`${key}.periodSec must be a finite positive number`);
+    if (!(limit.periodSec > 0 && limit.periodSec * 1000 <= MAX_DURATION_MS)) fail(`${key}.periodSec must be a positive number (of at most 100 years)`);
   }
   if (o.minPollingIntervalMs !== undefined && !(o.minPollingIntervalMs > 0 && o.minPollingIntervalMs <= MAX_TIMER_MS)) {
     fail(`minPollingIntervalMs must be a positive number of ms, at most ${MAX_TIMER_MS}`);
