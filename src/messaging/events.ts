@@ -104,7 +104,13 @@ export function getEvent<T>(rt: RuntimeMessagingEnv, workflowID: string, key: st
       startedAtEpochMs: startedAt,
     });
     if (adopted) return recordedValue<T>(adopted);
-    return found ? storedValue<T>(found.value, found.serialization, { workflowID, column: `workflow_events.value of key ${key}` }) : null;
+    try {
+      return found ? storedValue<T>(found.value, found.serialization, { workflowID, column: `workflow_events.value of key ${key}` }) : null;
+    } catch (err) {
+      // What was read is recorded as this step's outcome, so a replay meets it again: the run fails now as it would then.
+      ctx.corruption ??= err as Error;
+      throw err;
+    }
   })();
 }
 
