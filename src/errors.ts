@@ -189,6 +189,18 @@ export class DBOSInvalidScheduleError extends DBOSError {
 }
 
 /**
+ * This run of a workflow stopped because the system database could not record its progress (a write it refused, or
+ * an outage that outlasted the run). Nothing is recorded as the workflow's outcome: the workflow goes back to its
+ * queue and resumes from its last checkpoint. User code that catches it should let it propagate.
+ */
+export class DBOSRunInterruptedError extends DBOSError {
+  constructor(readonly workflowID: string, what: string, options?: { cause?: unknown }) {
+    const cause = options?.cause instanceof Error ? `: ${options.cause.message}` : '';
+    super(`Workflow ${workflowID} stopped: the system database could not record ${what}${cause}; it will resume from its last checkpoint`, 1001, options);
+  }
+}
+
+/**
  * A row of the system database that this process cannot read: written by hand, by another tool or by an older
  * version. It fails the one workflow it belongs to (recorded as that workflow's ERROR outcome), never the dispatcher,
  * a listing or another workflow. Transact's own code (DBOS's codes stay below 100).
@@ -204,7 +216,7 @@ export class DBOSCorruptRowError extends DBOSError {
     super(
       `Workflow ${workflowID}: its stored ${column} cannot be read (${problem}). ` +
         'The row was changed outside this library or written by an incompatible version; fix or delete it.',
-      1001,
+      1002,
       options,
     );
   }
@@ -256,6 +268,7 @@ for (const cls of [
   DBOSQueryTimeoutError,
   DBOSWorkflowIDInUseError,
   DBOSStepNondeterminismError,
+  DBOSRunInterruptedError,
   DBOSSerializationError,
   DBOSInvalidScheduleError,
   DBOSCorruptRowError,

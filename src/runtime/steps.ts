@@ -18,6 +18,7 @@ import { callAt, currentFrame, executionStorage, sleepUnlessStopped, type Workfl
 import type { Executor } from './executor.js';
 import type { Span } from '../tracing/tracing.js';
 import type { StepConfig } from './registry.js';
+import { persist } from './persist.js';
 
 const MAX_RETRY_INTERVAL_SECONDS = 3600;
 
@@ -67,7 +68,7 @@ export async function checkpoint(
   name: string,
   c: Checkpoint,
 ): Promise<StepRow | undefined> {
-  const result = await recordStep(executor.db, {
+  const result = await persist(ctx, `step ${functionID} (${name})`, () => recordStep(executor.db, {
     workflowID: ctx.workflowID,
     ownerXid: ctx.ownerXid,
     functionID,
@@ -79,7 +80,7 @@ export async function checkpoint(
     completedAtEpochMs: Date.now(),
     serialization: c.serialization,
     applicationName: ctx.applicationName,
-  });
+  }));
   if (result.kind === 'not-owner') throw await executor.ownershipLost(ctx);
   if (result.kind === 'conflict') {
     if (result.existing.name !== name) throw new DBOSUnexpectedStepError(ctx.workflowID, functionID, name, result.existing.name);
@@ -139,6 +140,9 @@ async function runAttempts<T>(
   const errors: Error[] = [];
   let intervalSeconds = config.intervalSeconds ?? 1;
   for (let attempt = 1; ; attempt++) {
+    // Another executor may take this workflow over once this one's lease lapses: never start a step past it.
+    if (executor.lease && !executor.lease.valid()) await executor.lease.renew();
+    ctx.throwIfStopped();
     let outcome: { value: T } | { error: unknown };
     try {
       const attemptRun = executionStorage.run(

@@ -48,7 +48,7 @@ async function corruptOutcome(client: DBOSClient, workflowID: string): Promise<D
     (e: unknown) => e,
   );
   assert.ok(err instanceof DBOSCorruptRowError, `${workflowID}: ${String(err)}`);
-  assert.equal(err.dbosErrorCode, 1001);
+  assert.equal(err.dbosErrorCode, 1002);
   assert.match(err.message, new RegExp(`Workflow ${workflowID}\\b`));
   return err;
 }
