@@ -180,6 +180,15 @@ function many(value: string | string[] | undefined): string[] | undefined {
   return Array.isArray(value) ? value : [value];
 }
 
+/** A listing shows a context that cannot be decoded (a damaged row) as the text stored, and does not fail. */
+function listedContext(r: ScheduleRecord): unknown {
+  try {
+    return deserializeValue(r.context, null);
+  } catch {
+    return r.context;
+  }
+}
+
 export function toWorkflowSchedule(r: ScheduleRecord): WorkflowSchedule {
   return {
     scheduleId: r.scheduleID,
@@ -188,7 +197,7 @@ export function toWorkflowSchedule(r: ScheduleRecord): WorkflowSchedule {
     workflowClassName: r.workflowClassName,
     schedule: r.schedule,
     status: r.status,
-    context: deserializeValue(r.context, null),
+    context: listedContext(r),
     lastFiredAt: r.lastFiredAt,
     automaticBackfill: r.automaticBackfill,
     cronTimezone: r.cronTimezone,
