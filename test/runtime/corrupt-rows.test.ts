@@ -174,7 +174,7 @@ describeEachBackend('corrupt rows', (kind: BackendKind) => {
     await assert.rejects(read(client.readStream(done, 's')), DBOSCorruptRowError);
   });
 
-  it('listings, the CLI and the dashboard show damaged rows without failing', async () => {
+  it('listings (workflows and schedules), the CLI and the dashboard show damaged rows without failing', async () => {
     const all = await DBOS.listWorkflows({ workflow_id_prefix: '', sortDesc: true });
     const byID = new Map(all.map((w) => [w.workflowID, w]));
     for (const name of [...Object.keys(damaged), ...Object.keys(descriptive), 'step', 'message', 'unknown-status']) {
@@ -192,6 +192,11 @@ describeEachBackend('corrupt rows', (kind: BackendKind) => {
     assert.match(lines.join('\n'), /\(invalid: 100000000000000000\)/);
     lines.length = 0;
     assert.equal(await main(['workflow', 'get', id('createdAt'), '--db', url], (line) => lines.push(line)), 0);
+
+    await client.createSchedule({ scheduleName: `yearly-${kind}`, workflowName: 'corruptEcho', schedule: '0 0 1 1 *', context: 'ok' });
+    await exec(url, `UPDATE dbos.workflow_schedules SET context = '{not json' WHERE schedule_name = $1`, [`yearly-${kind}`]);
+    const schedules = await DBOS.listSchedules();
+    assert.equal(schedules.find((x) => x.scheduleName === `yearly-${kind}`)?.context, '{not json', 'a schedule listing shows the stored text');
 
     const server = await startAdminServer(client, { port: 0 });
     try {
