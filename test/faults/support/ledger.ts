@@ -124,7 +124,7 @@ export class LedgerWriter {
 export class Ledger {
   private constructor(
     readonly url: string,
-    private readonly client: pg.Client,
+    private readonly client: pg.Pool,
   ) {}
 
   /** Creates the database named by `url` (it must not exist) through `adminUrl`, and the ledger's tables in it. */
@@ -136,10 +136,9 @@ export class Ledger {
     } finally {
       await admin.end();
     }
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    for (const statement of SCHEMA) await client.query(statement);
-    return new Ledger(url, client);
+    const pool = new pg.Pool({ connectionString: url, max: 4 });
+    for (const statement of SCHEMA) await pool.query(statement);
+    return new Ledger(url, pool);
   }
 
   async recordFault(incarnation: string, kind: FaultKind, atMs: number): Promise<void> {

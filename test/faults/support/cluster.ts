@@ -1,0 +1,160 @@
+// The worker processes of a fault scenario, and the faults done to them. Each process run is an incarnation with a
+// name the test chooses (`w2#3`: the third process in slot w2); every fault is written to the ledger with the moment
+// it took effect:
+//   kill      SIGKILL, stamped once the process has exited (nothing of it can run after that)
+//   stop      SIGSTOP, stamped once the kernel reports the process stopped
+//   shutdown  SIGTERM makes the worker call DBOS.shutdown(); the worker itself stamps that moment in the ledger
+// A process that exits on its own (a crash) is noted, and the scenario fails on it.
+
+import { readFileSync } from 'node:fs';
+import { startWorker, type Worker } from '../../support/child.js';
+import { waitUntil } from '../../support/wait.js';
+import type { Ledger } from './ledger.js';
+
+const workerScript = new URL('../fixtures/fault-worker.ts', import.meta.url);
+
+export interface WorkerRun {
+  label: string;
+  incarnation: string;
+  executorID: string | undefined;
+  worker: Worker;
+  pid: number;
+  startedAtMs: number;
+  /** When the process was seen to exit, and how. */
+  exitedAtMs?: number;
+  exit?: number | string;
+  /** Set when the test ended the process on purpose (kill or clean shutdown). */
+  ended?: 'kill' | 'shutdown' | 'cleanup';
+}
+
+export interface StartOptions {
+  /** DBOS__VMID; undefined leaves Transact's default. */
+  executorID?: string;
+  env?: Record<string, string>;
+}
+
+export class Cluster {
+  readonly runs: WorkerRun[] = [];
+  private readonly perLabel = new Map<string, number>();
+
+  constructor(
+    private readonly ledger: Ledger,
+    /** The environment every worker gets (system DB, ledger, queue, version, lease, ...). */
+    private readonly env: Record<string, string>,
+  ) {}
+
+  start(label: string, options: StartOptions = {}): WorkerRun {
+    const n = (this.perLabel.get(label) ?? 0) + 1;
+    this.perLabel.set(label, n);
+    const incarnation = `${label}#${n}`;
+    const env: Record<string, string> = {
+      ...this.env,
+      ...options.env,
+      FAULT_LEDGER_URL: this.ledger.url,
+      FAULT_INCARNATION: incarnation,
+      FAULT_LABEL: label,
+    };
+    if (options.executorID !== undefined) env.DBOS__VMID = options.executorID;
+    else if (process.env.DBOS__VMID !== undefined) throw new Error('DBOS__VMID is set in the test environment: a default executor ID cannot be tested');
+    const worker = startWorker(workerScript, env);
+    const run: WorkerRun = {
+      label,
+      incarnation,
+      executorID: options.executorID,
+      worker,
+      pid: worker.process.pid!,
+      startedAtMs: Date.now(),
+    };
+    void worker.exited.then((exit) => {
+      run.exitedAtMs = Date.now();
+      run.exit = exit;
+    });
+    this.runs.push(run);
+    return run;
+  }
+
+  async ready(run: WorkerRun, timeoutMs = 30_000): Promise<void> {
+    await run.worker.waitForLine(`ready ${run.incarnation}`, timeoutMs);
+  }
+
+  /** The processes still running (stopped ones included). */
+  live(): WorkerRun[] {
+    return this.runs.filter((r) => r.exit === undefined);
+  }
+
+  /** SIGKILL; the fault is stamped once the process is gone. */
+  async kill(run: WorkerRun): Promise<void> {
+    if (run.exit !== undefined) throw new Error(`${run.incarnation} had already exited (${run.exit}): ${run.worker.stderr().slice(-2000)}`);
+    run.ended = 'kill';
+    run.worker.process.kill('SIGKILL');
+    await run.worker.exited;
+    await this.ledger.recordFault(run.incarnation, 'kill', Date.now());
+  }
+
+  /** SIGSTOP; the fault is stamped once the process is stopped. Returns that moment. */
+  async stop(run: WorkerRun): Promise<number> {
+    run.worker.process.kill('SIGSTOP');
+    await waitUntil(() => processState(run.pid) === 'T', { timeoutMs: 5000, intervalMs: 5, message: `${run.incarnation} stopped` });
+    const atMs = Date.now();
+    await this.ledger.recordFault(run.incarnation, 'stop', atMs);
+    return atMs;
+  }
+
+  cont(run: WorkerRun): void {
+    run.worker.process.kill('SIGCONT');
+  }
+
+  /** SIGTERM: the worker shuts Transact down cleanly and exits with 0. Resolves when it has exited. */
+  async shutdown(run: WorkerRun, timeoutMs = 30_000): Promise<void> {
+    run.ended = 'shutdown';
+    run.worker.process.kill('SIGTERM');
+    await Promise.race([
+      run.worker.exited,
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error(`${run.incarnation} did not exit within ${timeoutMs} ms of SIGTERM`)), timeoutMs).unref(),
+      ),
+    ]);
+    if (run.exit !== 0 && (await run.worker.exited) !== 0) {
+      throw new Error(`${run.incarnation} exited with ${await run.worker.exited} after SIGTERM: ${run.worker.stderr().slice(-2000)}`);
+    }
+  }
+
+  /** Asks the worker (SIGUSR2) how many workflow bodies it is inside, and how many it has returned from. */
+  async status(run: WorkerRun, timeoutMs = 10_000): Promise<{ inFlight: number; returned: number }> {
+    const before = run.worker.lines.filter((l) => l.startsWith('status ')).length;
+    run.worker.process.kill('SIGUSR2');
+    const line = await waitUntil(() => run.worker.lines.filter((l) => l.startsWith('status '))[before], {
+      timeoutMs,
+      message: `a status line from ${run.incarnation}`,
+    });
+    const [, inFlight, returned] = line.split(' ').map(Number);
+    return { inFlight: inFlight!, returned: returned! };
+  }
+
+  /** Processes that exited although the test did not end them: crashes, with their stderr. */
+  crashes(): string[] {
+    return this.runs
+      .filter((r) => r.exit !== undefined && r.ended === undefined)
+      .map((r) => `${r.incarnation} (pid ${r.pid}) exited by itself with ${r.exit}: ${r.worker.stderr().slice(-1500)}`);
+  }
+
+  /** SIGKILLs whatever is left (SIGKILL also ends a stopped process); not a fault of the scenario. */
+  async killAll(): Promise<void> {
+    await Promise.all(
+      this.live().map(async (r) => {
+        r.ended ??= 'cleanup';
+        await r.worker.kill('SIGKILL');
+      }),
+    );
+  }
+}
+
+/** The process's state letter from /proc (R, S, D, T, Z, ...), or undefined once it is gone. */
+function processState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+  } catch {
+    return undefined;
+  }
+}
