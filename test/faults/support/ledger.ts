@@ -43,7 +43,9 @@ export interface IncarnationRow {
   /** The test's name for the process slot (w1, w2, ...) it runs in. */
   label: string;
   pid: number;
+  /** DBOS__VMID as given, then (once launched) the executor ID Transact used. */
   executorID: string | null;
+  applicationVersion: string | null;
   startedAtMs: number;
   readyAtMs: number | null;
 }
@@ -54,6 +56,7 @@ const SCHEMA = [
      label text NOT NULL,
      pid integer NOT NULL,
      executor_id text,
+     application_version text,
      started_at_ms bigint NOT NULL,
      ready_at_ms bigint
    )`,
@@ -97,8 +100,12 @@ export class LedgerWriter {
     );
   }
 
-  async ready(): Promise<void> {
-    await this.pool.query('UPDATE incarnations SET ready_at_ms = $2 WHERE incarnation = $1', [this.incarnation, Date.now()]);
+  /** Launched: the executor ID and application version Transact settled on. */
+  async ready(executorID: string, applicationVersion: string): Promise<void> {
+    await this.pool.query(
+      'UPDATE incarnations SET ready_at_ms = $2, executor_id = $3, application_version = $4 WHERE incarnation = $1',
+      [this.incarnation, Date.now(), executorID, applicationVersion],
+    );
   }
 
   /** One execution (or a workflow body's return), committed when this resolves (autocommit). */
@@ -172,6 +179,7 @@ export class Ledger {
       label: r.label,
       pid: r.pid,
       executorID: r.executor_id,
+      applicationVersion: r.application_version,
       startedAtMs: Number(r.started_at_ms),
       readyAtMs: r.ready_at_ms === null ? null : Number(r.ready_at_ms),
     }));

@@ -193,7 +193,7 @@ export class Scenario {
     mkdirSync(dir, { recursive: true });
     const report = join(dir, `${this.name}.txt`);
     const timeline = faults.map((f) => `${f.kind} ${names.get(f.incarnation)} at ${f.atMs}`);
-    const runs = incarnations.map((i) => `${names.get(i.incarnation)} executor ${i.executorID ?? '(default)'} started ${i.startedAtMs} ready ${i.readyAtMs}`);
+    const runs = incarnations.map((i) => `${names.get(i.incarnation)} executor ${i.executorID ?? '(default)'} version ${i.applicationVersion} started ${i.startedAtMs} ready ${i.readyAtMs}`);
     writeFileSync(report, [verdict.line, '', ...runs, '', ...timeline, '', ...verdict.problems, ''].join('\n'));
     if (!isClean(verdict)) console.log(`${this.name}: the full diagnosis is in ${report}`);
     return verdict;

@@ -107,7 +107,11 @@ export function judge(input: VerdictInput): Verdict {
       return `it started after (or with) the run whose result was checkpointed, ${describe(real)}`;
     }
     const fault = faultsOf.get(e.incarnation)?.find((f) => f.atMs >= e.atMs);
-    if (!fault) return `${name(e.incarnation)} had no fault after it started`;
+    if (!fault) {
+      const before = faultsOf.get(e.incarnation)?.at(-1);
+      if (!before) return `${name(e.incarnation)} had no fault`;
+      return `it started ${e.atMs - before.atMs} ms after ${name(e.incarnation)}'s ${before.kind} at ${before.atMs}, not before it`;
+    }
     const later = (byIncarnation.get(`${e.incarnation}\u0000${e.workflowID}`) ?? []).find((x) => x.seq > e.seq);
     if (later) {
       const what = later.kind === 'return' ? 'returned from the workflow' : `went on to step ${later.step}`;
