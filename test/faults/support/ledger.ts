@@ -185,9 +185,9 @@ export class Ledger {
     }));
   }
 
-  /** How many step executions this incarnation has recorded so far (to fault it while it is busy). */
-  async stepsRecordedBy(incarnation: string): Promise<number> {
-    const { rows } = await this.client.query(`SELECT count(*)::int AS n FROM executions WHERE incarnation = $1 AND kind = 'step'`, [
+  /** How many workflow bodies this incarnation has returned from so far. */
+  async returnsBy(incarnation: string): Promise<number> {
+    const { rows } = await this.client.query(`SELECT count(*)::int AS n FROM executions WHERE incarnation = $1 AND kind = 'return'`, [
       incarnation,
     ]);
     return rows[0].n;

@@ -141,7 +141,7 @@ export class Scenario {
     );
     const steps = await queryRows(
       this.systemDatabaseUrl,
-      `SELECT workflow_uuid, function_id, function_name, output, error FROM dbos.operation_outputs WHERE workflow_uuid LIKE $1`,
+      `SELECT workflow_uuid, function_id, function_name, output, error, started_at_epoch_ms, completed_at_epoch_ms FROM dbos.operation_outputs WHERE workflow_uuid LIKE $1`,
       like,
     );
     const byWorkflow = new Map<string, StepCheckpoint[]>();
@@ -149,7 +149,10 @@ export class Scenario {
       const id = String(s.workflow_uuid);
       byWorkflow.set(id, [
         ...(byWorkflow.get(id) ?? []),
-        { functionID: Number(s.function_id), name: String(s.function_name), output: decode(s.output), error: (s.error as string | null) ?? null },
+        { functionID: Number(s.function_id), name: String(s.function_name), output: decode(s.output), error: (s.error as string | null) ?? null,
+          startedAtMs: s.started_at_epoch_ms == null ? null : Number(s.started_at_epoch_ms),
+          completedAtMs: s.completed_at_epoch_ms == null ? null : Number(s.completed_at_epoch_ms),
+        },
       ]);
     }
     return new Map(

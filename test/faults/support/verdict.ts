@@ -27,6 +27,9 @@ export interface StepCheckpoint {
   /** The deserialized output (a StepOutput when all is well), undefined if none. */
   output: unknown;
   error: string | null;
+  /** operation_outputs' own times, for the diagnosis. */
+  startedAtMs?: number | null;
+  completedAtMs?: number | null;
 }
 
 export interface WorkflowRecord {
@@ -167,7 +170,8 @@ export function judge(input: VerdictInput): Verdict {
         problems.push(
           `unexplained: ${id} step ${k} ran ${all.length} times [${all.map(describe).join('; ')}]` +
             `${real ? `, checkpointed by ${name(real.incarnation)}` : ', not checkpointed'}; ` +
-            `the run by ${describe(e)} is not explained: ${why}`,
+            `the run by ${describe(e)} is not explained: ${why}. Ledger of ${id}: ${describeLedger(id)}. ` +
+            `Checkpoints: ${describeCheckpoints(record)}`,
         );
       }
     }
@@ -207,6 +211,16 @@ export function judge(input: VerdictInput): Verdict {
       wrong++;
       problems.push(`wrong: ${id}: ${wrongs.join('; ')} (ledger: ${describeLedger(id)})`);
     }
+  }
+
+  function describeCheckpoints(record: WorkflowRecord | undefined): string {
+    if (!record) return 'no workflow row';
+    const steps = [...record.steps].sort((a, b) => a.functionID - b.functionID);
+    const each = steps.map((c) => {
+      const by = (c.output as StepOutput | undefined)?.by;
+      return `${c.functionID} by ${by === undefined ? '?' : name(by)} ${c.startedAtMs ?? '?'}..${c.completedAtMs ?? '?'}`;
+    });
+    return `${record.status} on ${record.executorID} [${each.join('; ')}]`;
   }
 
   function describeLedger(id: string): string {
