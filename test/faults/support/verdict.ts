@@ -209,7 +209,7 @@ export function judge(input: VerdictInput): Verdict {
     }
     if (wrongs.length > 0) {
       wrong++;
-      problems.push(`wrong: ${id}: ${wrongs.join('; ')} (ledger: ${describeLedger(id)})`);
+      problems.push(`wrong: ${id}: ${wrongs.join('; ')} (ledger: ${describeLedger(id)}; checkpoints: ${describeCheckpoints(record)})`);
     }
   }
 
@@ -220,7 +220,7 @@ export function judge(input: VerdictInput): Verdict {
       const by = (c.output as StepOutput | undefined)?.by;
       return `${c.functionID} by ${by === undefined ? '?' : name(by)} ${c.startedAtMs ?? '?'}..${c.completedAtMs ?? '?'}`;
     });
-    return `${record.status} on ${record.executorID} [${each.join('; ')}]`;
+    return `${record.status} on ${record.executorID}, recovery attempts ${record.recoveryAttempts} [${each.join('; ')}]`;
   }
 
   function describeLedger(id: string): string {
