@@ -61,7 +61,7 @@ export class Scenario {
       FAULT_QUEUE_SOURCE: options.queueSource ?? 'code',
       ...options.workerEnv,
     };
-    const client = await DBOSClient.create({ systemDatabaseUrl });
+    const client = await DBOSClient.create({ systemDatabaseUrl, systemDatabasePoolSize: 2 });
     if (options.queueSource === 'database') {
       await client.registerQueue(options.queue ?? DEFAULT_QUEUE, {
         workerConcurrency: Number(env.FAULT_WORKER_CONCURRENCY ?? 10),
