@@ -131,6 +131,25 @@ export class Scenario {
     });
   }
 
+  /**
+   * Enqueues at about `perSecond`, in batches every 100 ms, until `until` settles (a fault schedule of unknown
+   * length). Resolves with how many were enqueued.
+   */
+  async enqueueUntil(until: Promise<unknown>, perSecond: number): Promise<number> {
+    let done = false;
+    void until.finally(() => (done = true)).catch(() => {});
+    const perBatch = Math.max(1, Math.round(perSecond / 10));
+    const start = Date.now();
+    let sent = 0;
+    while (!done) {
+      await this.enqueue(perBatch);
+      sent += perBatch;
+      const due = start + (sent / perSecond) * 1000;
+      if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now())); // the feed's pace
+    }
+    return sent;
+  }
+
   /** How many of this scenario's workflows are in each status. */
   async statusCounts(): Promise<Record<string, number>> {
     const rows = await queryRows(
