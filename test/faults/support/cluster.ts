@@ -128,6 +128,13 @@ export class Cluster {
     return atMs;
   }
 
+  /** A fault done to every live process at once (the system database went away): stamped now for each. */
+  async stampAll(kind: 'outage'): Promise<number> {
+    const atMs = Date.now();
+    for (const run of this.live()) await this.ledger.recordFault(run.incarnation, kind, atMs);
+    return atMs;
+  }
+
   cont(run: WorkerRun): void {
     this.signal(run, 'SIGCONT');
   }

@@ -7,7 +7,8 @@
 //                 returns; plus one `return` row when a workflow body returns (its last step is behind it)
 //   faults        what was done to an incarnation and when: `kill` (SIGKILL, stamped once the process is gone),
 //                 `stop` (SIGSTOP, stamped once the process is stopped), `shutdown` (stamped by the worker itself
-//                 the moment it calls DBOS.shutdown())
+//                 the moment it calls DBOS.shutdown()), `outage` (the system database's server went away under a
+//                 live process: stamped for every live incarnation once the server is down)
 //
 // Times are Date.now() of the process that writes the row; every process of a scenario runs on this machine, so
 // they share one clock. Within one incarnation, `seq` orders its executions exactly.
@@ -30,7 +31,7 @@ export interface Execution {
   atMs: number;
 }
 
-export type FaultKind = 'kill' | 'stop' | 'shutdown';
+export type FaultKind = 'kill' | 'stop' | 'shutdown' | 'outage';
 
 export interface Fault {
   incarnation: string;
@@ -75,7 +76,7 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS faults (
      id bigserial PRIMARY KEY,
      incarnation text NOT NULL,
-     kind text NOT NULL CHECK (kind IN ('kill', 'stop', 'shutdown')),
+     kind text NOT NULL CHECK (kind IN ('kill', 'stop', 'shutdown', 'outage')),
      at_ms bigint NOT NULL
    )`,
 ];

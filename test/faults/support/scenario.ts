@@ -29,6 +29,8 @@ export interface ScenarioOptions {
    * the workers' FAULT_WORKER_CONCURRENCY) and the workers find it in the system database.
    */
   queueSource?: 'code' | 'database';
+  /** A system database of the test's choosing (on a private server, say); default: a fresh one of `backend`. */
+  systemDatabaseUrl?: string;
 }
 
 export class Scenario {
@@ -51,7 +53,7 @@ export class Scenario {
   }
 
   static async create(options: ScenarioOptions): Promise<Scenario> {
-    const systemDatabaseUrl = freshDatabase(options.backend, `f_${options.name}`);
+    const systemDatabaseUrl = options.systemDatabaseUrl ?? freshDatabase(options.backend, `f_${options.name}`);
     await DBOS.migrate(systemDatabaseUrl); // once, before any worker: the workers' launches do not race to create it
     const ledger = await Ledger.create(postgresBaseUrl, freshDatabase('postgres', 'ledger'));
     const env: Record<string, string> = {

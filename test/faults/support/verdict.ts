@@ -9,7 +9,7 @@
 //
 // An extra execution of (workflow W, step k) by incarnation I is explained -- "allowed extra" -- only when it was
 // the step in flight in I at the moment I was faulted:
-//   (1) I has a fault (kill, stop, shutdown) at or after the moment the execution started;
+//   (1) I has a fault (kill, stop, shutdown, outage) at or after the moment the execution started;
 //   (2) I never went on with W: no later execution of W in I (a later step, this step again, or W's return);
 //   (3) nobody ran (W, k) again before that fault: the next execution of (W, k) started at or after it (two live
 //       processes running one step at the same time is never explained by a fault that came later);
@@ -75,7 +75,7 @@ export interface Verdict {
 }
 
 const STUCK = new Set(['PENDING', 'ENQUEUED', 'DELAYED']);
-const PLURAL: Record<FaultKind, string> = { kill: 'kills', stop: 'stops', shutdown: 'shutdowns' };
+const PLURAL: Record<FaultKind, string> = { kill: 'kills', stop: 'stops', shutdown: 'shutdowns', outage: 'outages' };
 
 export function judge(input: VerdictInput): Verdict {
   const N = input.stepsPerWorkflow;
