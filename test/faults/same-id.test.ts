@@ -1,14 +1,10 @@
 // Two live processes given the same executor ID (PostgreSQL): a misconfiguration, or a replacement started while the
-// old process still runs (a pod rescheduled under a fixed name while the old one hangs on). The second one's launch
-// recovers the first one's unfinished work while the first is still running it. However the engine resolves the
-// clash, the promise must hold: no step runs twice unless cut short by a fault, nothing is lost or left behind.
-//
-// TODO (reported to the lead, not part of the brief's list): on the engine of a151f49/edabab4 the steps that the first
-// process was running when the second one launched are run again (by the first process itself after re-claiming, or
-// by a peer), although the first process was never faulted. If a launch under a live executor ID is meant to
-// supersede the old process, the verdict needs that as a fault of the old incarnation (stamped when the successor
-// recovered its work); until that is decided this scenario runs as a todo.
+// old process still runs (a pod rescheduled under a fixed name while the old one hangs on). A launch under an executor
+// ID whose holder may still be running waits for that process to stop or its lease to lapse; while it keeps beating,
+// the launch fails with a clear error instead of recovering work that is still being run. The promise holds: no step
+// runs twice, nothing is lost or left behind, and the refused process ran nothing.
 
+import assert from 'node:assert/strict';
 import { after, afterEach, it } from 'node:test';
 import { describeEachBackend, dropFreshDatabases } from '../support/backends.js';
 import { waitUntil } from '../support/wait.js';
@@ -24,8 +20,7 @@ after(dropFreshDatabases);
 describeEachBackend(
   'exactly once when two live processes share an executor ID',
   () => {
-    const todo = 'a launch under a live executor ID re-runs the old process’s steps in flight (see the header)';
-    it('a second process launched under a live process’s executor ID', { todo }, async () => {
+    it('refuses a second process launched under a live process’s executor ID, and runs nothing twice', async () => {
       const s = (scenario = await Scenario.create({
         name: 'same-id-twice',
         backend: 'postgres',
@@ -41,10 +36,20 @@ describeEachBackend(
         intervalMs: 10,
         message: 'the first process busy with three workflows',
       });
-      await s.cluster.ready(s.cluster.start('x', { executorID: 'shared' })); // x#2, while x#1 runs on
+      const second = s.cluster.start('x', { executorID: 'shared' }); // x#2, while x#1 runs on
+      const exit = await Promise.race([
+        second.worker.exited,
+        new Promise((_, reject) => setTimeout(() => reject(new Error('the second launch was neither refused nor ended')), 30_000)),
+      ]);
+      second.ended = 'refused';
+      assert.notEqual(exit, 0, 'the second launch failed');
+      assert.match(second.worker.stderr(), /Executor ID shared is in use by a running process/);
       await feeding;
       await s.waitForAll(40_000);
-      assertPromiseKept(await s.verdict(), s.cluster);
+      const verdict = await s.verdict();
+      assertPromiseKept(verdict, s.cluster);
+      const ranBySecond = (await s.ledger.executions()).filter((e) => e.incarnation === second.incarnation);
+      assert.equal(ranBySecond.length, 0, 'the refused process ran nothing');
     });
   },
   ['postgres'],

@@ -30,7 +30,7 @@ export interface WorkerRun {
   exitedAtMs?: number;
   exit?: number | string;
   /** Set when the test ended the process on purpose (kill or clean shutdown). */
-  ended?: 'kill' | 'shutdown' | 'cleanup';
+  ended?: 'kill' | 'shutdown' | 'cleanup' | 'refused';
 }
 
 export interface StartOptions {
