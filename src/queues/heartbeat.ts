@@ -54,6 +54,13 @@ export class Heartbeat implements LeaseGuard {
   private renewing?: Promise<void>;
   /** performance.now() when the last beat that the database acknowledged was sent. */
   private beatSentAt?: number;
+  /**
+   * performance.now() since when this executor's beats have been acknowledged without a gap (undefined: failing).
+   * A gap (a beat failed, or its acknowledgement came more than 2/3 of a lease after the one before: the database
+   * was away, or the process stalled) starts the streak again.
+   */
+  private streakSince?: number;
+  private lastAckAt?: number;
   private supersededLogged = false;
   readonly me: Incarnation;
 
@@ -101,6 +108,7 @@ export class Heartbeat implements LeaseGuard {
       }
       if (claimed.taken) {
         this.beatSentAt = sentAt;
+        this.streakSince = this.lastAckAt = performance.now();
         liveIncarnations.add(this.me.incarnation);
         return;
       }
@@ -174,7 +182,16 @@ export class Heartbeat implements LeaseGuard {
 
   private async beatOnce(): Promise<void> {
     const sentAt = performance.now();
-    const result = await beat(this.executor.db, this.me);
+    let result: Awaited<ReturnType<typeof beat>>;
+    try {
+      result = await beat(this.executor.db, this.me);
+    } catch (err) {
+      this.streakSince = this.lastAckAt = undefined;
+      throw err;
+    }
+    const ackAt = performance.now();
+    if (this.lastAckAt === undefined || ackAt - this.lastAckAt > (this.leaseMs * 2) / 3) this.streakSince = ackAt;
+    this.lastAckAt = ackAt;
     if (result === 'revived') await this.presumedDead();
     if (result === 'superseded') await this.superseded();
     this.beatSentAt = sentAt;
@@ -204,11 +221,20 @@ export class Heartbeat implements LeaseGuard {
     this.schedule();
   }
 
+  /**
+   * Takes over the peers that are dead. A peer whose process is gone from this host is dead at once. A peer whose
+   * heartbeat lapsed is dead only if this executor has itself been beating, without a failure, for a whole lease:
+   * when the database was away from everyone, every lease lapsed together, and the first executor back must not take
+   * over peers that are alive and merely reconnecting (their steps in flight would run twice). Each peer gets a lease
+   * after the database returns to show it is alive.
+   */
   private async takeOverDeadPeers(): Promise<void> {
     const others = await peers(this.executor.db, this.me);
-    const gone = others.filter((p) => p.silentMs >= this.leaseMs || this.provablyGone(p));
-    if (gone.length === 0) return;
-    const taken = await takeOverLapsedExecutors(this.executor.db, this.me, this.leaseMs, gone.filter((p) => this.provablyGone(p)));
+    const settled = this.streakSince !== undefined && performance.now() - this.streakSince >= this.leaseMs;
+    const gone = others.filter((p) => this.provablyGone(p));
+    const lapsed = settled ? others.filter((p) => p.silentMs >= this.leaseMs) : [];
+    if (gone.length === 0 && lapsed.length === 0) return;
+    const taken = await takeOverLapsedExecutors(this.executor.db, this.me, settled ? this.leaseMs : null, gone);
     if (taken.executors.length > 0) {
       this.executor.logger.warn(
         `Executor(s) ${taken.executors.join(', ')} stopped (heartbeat lease of ${this.leaseMs} ms missed, or process gone); ` +

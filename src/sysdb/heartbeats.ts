@@ -236,9 +236,11 @@ export interface TakeOver {
 export async function takeOverLapsedExecutors(
   db: SqlDriver,
   me: ExecutorIdentity,
-  leaseMs: number,
+  /** null: no executor is taken over for a lapsed lease, only the `dead` incarnations. */
+  leaseMs: number | null,
   dead: readonly Pick<Peer, 'executorID' | 'incarnation'>[] = [],
 ): Promise<TakeOver> {
+  if (leaseMs === null) leaseMs = Number.MAX_SAFE_INTEGER;
   if (db.dialect === 'postgres') {
     const params = [
       me.applicationName,
