@@ -142,6 +142,11 @@ const lifecycleCallbacks = new Set<DBOSLifecycleCallback>();
 const defaultLogger = new ConsoleLogger();
 let logger: Logger = defaultLogger;
 
+/** The engine for a durable call here: inside a workflow the one running it (never none), elsewhere the launched one. */
+function executorHere(): Executor | undefined {
+  return currentFrame()?.executor ?? current()?.executor;
+}
+
 function engine(what?: string): Executor {
   const rt = current();
   if (!rt) throw new DBOSExecutorNotInitializedError(what);
@@ -182,9 +187,10 @@ function instanceOption(reg: RegisteredWorkflow, self: unknown): StartOptions {
 
 function stepWrapper(fn: AnyFunction, name: string, stepConfig: StepConfig): AnyFunction {
   const wrapper = function (this: unknown, ...args: unknown[]): Promise<unknown> {
-    const rt = current();
-    if (!rt) return Promise.resolve().then(() => fn.apply(this, args));
-    return runStep(rt.executor, () => fn.apply(this, args), name, stepConfig);
+    // Inside a workflow the engine running it records the step, whatever the facade holds at this moment.
+    const executor = executorHere();
+    if (!executor) return Promise.resolve().then(() => fn.apply(this, args));
+    return runStep(executor, () => fn.apply(this, args), name, stepConfig);
   };
   Object.defineProperty(wrapper, 'name', { value: name });
   return wrapper;
@@ -239,9 +245,9 @@ async function initializeInstances(): Promise<void> {
 
 /** Runs `fn` as a checkpointed step inside a workflow (management calls are recorded, dbos-spec §3.1). */
 function asStep<T>(name: string, fn: () => Promise<T>): Promise<T> {
-  const rt = current();
-  if (!rt || !currentFrame()) return fn();
-  return runStep(rt.executor, fn, name, {});
+  const frame = currentFrame();
+  if (!frame) return fn();
+  return runStep(frame.executor, fn, name, {});
 }
 
 export class DBOS {
@@ -363,9 +369,9 @@ export class DBOS {
 
   static runStep<Return>(fn: () => Promise<Return> | Return, options: StepConfig = {}): Promise<Return> {
     const name = options.name ?? fn.name ?? 'step';
-    const rt = current();
-    if (!rt) return Promise.resolve().then(fn);
-    return runStep(rt.executor, fn, name, options);
+    const executor = executorHere();
+    if (!executor) return Promise.resolve().then(fn);
+    return runStep(executor, fn, name, options);
   }
 
   /** `@DBOS.workflow()`: works with legacy experimentalDecorators and with standard decorators. */
@@ -531,9 +537,9 @@ export class DBOS {
   // ------------------------------------------------------------------------------------------- durable time and values
 
   static sleepms(ms: number): Promise<void> {
-    const rt = current();
-    if (!rt) return new Promise((r) => setTimeout(r, Math.max(0, ms)));
-    return durableSleep(rt.executor, ms);
+    const executor = executorHere();
+    if (!executor) return new Promise((r) => setTimeout(r, Math.max(0, ms)));
+    return durableSleep(executor, ms);
   }
 
   static sleep(ms: number): Promise<void> {
@@ -545,9 +551,9 @@ export class DBOS {
   }
 
   static now(): Promise<number> {
-    const rt = current();
-    if (!rt) return Promise.resolve(Date.now());
-    return builtinSteps.now(rt.executor);
+    const executor = executorHere();
+    if (!executor) return Promise.resolve(Date.now());
+    return builtinSteps.now(executor);
   }
 
   /**
@@ -564,9 +570,9 @@ export class DBOS {
   }
 
   static randomUUID(): Promise<string> {
-    const rt = current();
-    if (!rt) return Promise.resolve(crypto.randomUUID());
-    return builtinSteps.randomUUID(rt.executor);
+    const executor = executorHere();
+    if (!executor) return Promise.resolve(crypto.randomUUID());
+    return builtinSteps.randomUUID(executor);
   }
 
   // ------------------------------------------------------------------------------------------- messages, events, streams

@@ -3,19 +3,10 @@
 // DBOSClient writes (src/client/enqueue.ts), stamped with this process and, inside a workflow, with its parent.
 
 import { enqueueFromClient, type ClientEnqueueOptions } from './client/enqueue.js';
-import {
-  DBOSConflictingWorkflowError,
-  DBOSInvalidWorkflowInputError,
-  DBOSQueueDuplicatedError,
-  DBOSUnexpectedStepError,
-  DBOSWorkflowConflictError,
-  DBOSWorkflowIDInUseError,
-} from './errors.js';
+import { DBOSInvalidWorkflowInputError } from './errors.js';
 import { currentFrame, nextStartStorage, type WorkflowContext } from './runtime/context.js';
 import type { Executor } from './runtime/executor.js';
-import { checkpoint, recordedStepNamed } from './runtime/steps.js';
-import { deserializeError, NATIVE_SERIALIZATION, serializeError } from './serialization/index.js';
-import type { StepRow } from './sysdb/rows.js';
+import { replayedChildStart, startChild } from './runtime/child-start.js';
 
 /** DBOS's EnqueueWorkflowOptions: the options of DBOSClient.enqueue. */
 export type EnqueueWorkflowOptions = ClientEnqueueOptions;
@@ -79,6 +70,7 @@ async function enqueueChecked(
       functionID: parent.functionID,
       functionName: options.workflowName,
       startedAtEpochMs: parent.startedAtEpochMs,
+      rejectExisting: options.workflowIDReusePolicy === 'reject',
     },
   });
   // The row is committed: this process's dispatcher claims it at once, and the others are told (coalesced).
@@ -94,42 +86,12 @@ async function enqueueAsChild(
   ctx: WorkflowContext,
   functionID: number,
 ): Promise<string> {
-  ctx.throwIfStopped();
-  const recorded = recordedStepNamed(ctx, functionID, options.workflowName);
-  if (recorded) return recordedChild(ctx, functionID, options.workflowName, recorded);
+  const replayed = replayedChildStart(ctx, functionID, options.workflowName);
+  if (replayed !== undefined) return replayed;
   const startedAtEpochMs = Date.now();
   const workflowID = options.workflowID ?? `${ctx.workflowID}-${functionID}`;
-  try {
-    const asChild = { ctx, functionID, startedAtEpochMs };
-    return await enqueueChecked(executor, queueExists, { ...options, workflowID }, args, asChild);
-  } catch (error) {
-    if (error instanceof DBOSWorkflowConflictError && error.workflowID === ctx.workflowID) throw await executor.ownershipLost(ctx);
-    if (!decidedByDatabase(error)) throw error;
-    const adopted = await checkpoint(executor, ctx, functionID, options.workflowName, {
-      error: serializeError(error).text,
-      serialization: NATIVE_SERIALIZATION,
-      startedAtEpochMs,
-    });
-    if (adopted) return recordedChild(ctx, functionID, options.workflowName, adopted);
-    throw error;
-  }
-}
-
-/**
- * Failures that depend on what the database held at the time, so a replay must not ask again. Bad options and an
- * unknown queue are not recorded: they are rejected before anything is written, and a replay rejects them again.
- */
-function decidedByDatabase(error: unknown): boolean {
-  return (
-    error instanceof DBOSQueueDuplicatedError ||
-    error instanceof DBOSConflictingWorkflowError ||
-    error instanceof DBOSWorkflowIDInUseError
+  const asChild = { ctx, functionID, startedAtEpochMs };
+  return startChild(executor, ctx, functionID, options.workflowName, startedAtEpochMs, () =>
+    enqueueChecked(executor, queueExists, { ...options, workflowID }, args, asChild),
   );
-}
-
-/** What a recorded enqueue returns on replay: the child it enqueued, or the failure it met, thrown again. */
-function recordedChild(ctx: WorkflowContext, functionID: number, name: string, recorded: StepRow): string {
-  if (recorded.error !== null) throw deserializeError(recorded.error, recorded.serialization);
-  if (recorded.childWorkflowID) return recorded.childWorkflowID;
-  throw new DBOSUnexpectedStepError(ctx.workflowID, functionID, name, recorded.name);
 }

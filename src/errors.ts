@@ -188,6 +188,18 @@ export class DBOSInvalidScheduleError extends DBOSError {
   }
 }
 
+/**
+ * This run of a workflow stopped because the system database could not record its progress (a write it refused, or
+ * an outage that outlasted the run). Nothing is recorded as the workflow's outcome: the workflow goes back to its
+ * queue and resumes from its last checkpoint. User code that catches it should let it propagate.
+ */
+export class DBOSRunInterruptedError extends DBOSError {
+  constructor(readonly workflowID: string, what: string, options?: { cause?: unknown }) {
+    const cause = options?.cause instanceof Error ? `: ${options.cause.message}` : '';
+    super(`Workflow ${workflowID} stopped: the system database could not record ${what}${cause}; it will resume from its last checkpoint`, 1001, options);
+  }
+}
+
 /** A value that the configured serializer cannot turn into text (functions, symbols, cycles, …). */
 export class DBOSSerializationError extends DBOSInvalidWorkflowInputError {
   constructor(what: string, detail: string, options?: { cause?: unknown }) {
@@ -234,6 +246,7 @@ for (const cls of [
   DBOSQueryTimeoutError,
   DBOSWorkflowIDInUseError,
   DBOSStepNondeterminismError,
+  DBOSRunInterruptedError,
   DBOSSerializationError,
   DBOSInvalidScheduleError,
 ]) {

@@ -113,6 +113,7 @@ export async function launchRuntime(
       logger.warn(`Application version ${applicationVersion} is not the latest; it will not take workflows enqueued without a version`);
     }
 
+    await state.queues.claimExecutor();
     const recovered = await requeuePendingWorkflows(db, executorID, applicationVersion, appName);
     if (recovered.length > 0) logger.info(`Recovering ${recovered.length} workflow(s) left unfinished by executor ${executorID}`);
 
@@ -168,11 +169,17 @@ export async function launchRuntime(
 /** The sweep runs every second; the latest application version is re-read every this many sweeps. */
 const VERSION_CHECK_EVERY_SWEEPS = 5;
 
-/** Stops dispatching and sweeps, lets local runs finish for up to `waitMs` (the rest stay PENDING), closes the database. */
+/**
+ * Stops dispatching and sweeps, lets local runs finish for up to `waitMs`, gives the rest back to their queues, and
+ * closes the database.
+ */
 export async function stopRuntime(runtime: Runtime, waitMs: number): Promise<void> {
   clearInterval(runtime.sweep);
   await runtime.scheduler.stop();
-  await runtime.queues.stop();
+  await runtime.queues.stopDispatching();
   await runtime.executor.stopAll(waitMs);
+  // What is left goes back to its queues for a live executor to continue at once (fenced: nothing runs twice).
+  const allHandedBack = await runtime.executor.handBackStopped();
+  await runtime.queues.stopHeartbeat(allHandedBack);
   await runtime.db.close();
 }

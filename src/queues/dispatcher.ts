@@ -6,7 +6,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { Executor } from '../runtime/executor.js';
-import { claimQueuedWorkflows, type ClaimResult } from '../sysdb/queues.js';
+import { adoptClaimed, claimQueuedWorkflows, type ClaimedWorkflow, type ClaimResult } from '../sysdb/queues.js';
 import { claimLimitsOf, workerLimitOf, type WorkflowQueue } from './workflow-queue.js';
 
 /** The most a single claim takes, so one busy queue cannot hold a connection (or starve its neighbours) for long. */
@@ -84,6 +84,8 @@ class QueueLane {
   private claiming = false;
   private blocked: Blocked = { by: 'nothing' };
   private loop?: Promise<void>;
+  /** Tokens of claims that failed without an answer: they may have committed, and what they took is adopted. */
+  private readonly inDoubt: string[] = [];
 
   constructor(
     public queue: WorkflowQueue,
@@ -127,6 +129,7 @@ class QueueLane {
       this.pendingWake = false;
       let waitMs = this.queue.minPollingIntervalMs;
       let more = false;
+      if (this.inDoubt.length > 0) await this.adoptInDoubt();
       const limit = this.budget();
       if (limit > 0) {
         this.claiming = true;
@@ -179,10 +182,39 @@ class QueueLane {
     });
   }
 
+  /** Runs what failed claims took (see claim()); a token whose claim still cannot be read is kept for next time. */
+  private async adoptInDoubt(): Promise<void> {
+    for (const ownerXid of this.inDoubt.splice(0)) {
+      try {
+        const adopted = await adoptClaimed(this.executor.db, this.queue.name, ownerXid);
+        if (adopted.length > 0) {
+          this.executor.logger.warn(`Queue ${this.queue.name}: a claim whose reply was lost took ${adopted.length} workflow(s); running them`);
+        }
+        this.runAll(adopted, ownerXid);
+      } catch (err) {
+        this.inDoubt.push(ownerXid);
+        if (!this.stopped) this.executor.logger.debug(`Could not read back a claim of queue ${this.queue.name}:`, err);
+      }
+    }
+  }
+
   private async claim(limit: number): Promise<ClaimResult> {
-    const identity = this.executor.identity;
     const ownerXid = randomUUID();
-    const result = await claimQueuedWorkflows(this.executor.db, {
+    try {
+      const result = await this.claimAs(ownerXid, limit);
+      this.runAll(result.claimed, ownerXid);
+      return result;
+    } catch (err) {
+      // The claim may have committed before its reply was lost; it is not retried (a retry would claim a second batch
+      // under the same token), but read back before the next one.
+      this.inDoubt.push(ownerXid);
+      throw err;
+    }
+  }
+
+  private claimAs(ownerXid: string, limit: number): Promise<ClaimResult> {
+    const identity = this.executor.identity;
+    return claimQueuedWorkflows(this.executor.db, {
       queueName: this.queue.name,
       executorID: identity.executorID,
       applicationVersion: identity.applicationVersion,
@@ -193,7 +225,10 @@ class QueueLane {
       limits: claimLimitsOf(this.queue),
       runningByPartition: this.runningByPartition,
     });
-    for (const workflow of result.claimed) {
+  }
+
+  private runAll(claimed: ClaimedWorkflow[], ownerXid: string): void {
+    for (const workflow of claimed) {
       const run = Symbol(workflow.row.workflowID);
       const key = workflow.row.queuePartitionKey;
       this.running.set(run, key);
@@ -208,6 +243,5 @@ class QueueLane {
         this.wake('local'); // a slot is free
       });
     }
-    return result;
   }
 }

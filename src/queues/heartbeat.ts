@@ -1,36 +1,57 @@
-// Heartbeats and the takeover of dead executors. Every lease/3 this executor refreshes its heartbeat row and takes
-// over any executor of its application version whose heartbeat is older than the lease: their PENDING workflows go
-// back to their queues and the claim decides who runs them. No control plane: whichever live executor gets there
-// first does it, exactly once (see src/sysdb/heartbeats.ts). The clock is the database's, so the machines' clocks
-// do not matter.
+// Heartbeats, the lease they give this executor, and the takeover of dead executors.
 //
-// An executor that finds its own row was deleted had been presumed dead (paused, or cut off, past the lease): its
-// runs of workflows taken over meanwhile have lost ownership and could record nothing anyway, so they are stopped
-// rather than left to run their steps for nothing.
+// At launch this incarnation claims its executor ID's row (src/sysdb/heartbeats.ts); from then on only its beats
+// count. Every lease/3 it beats, and takes over any executor of its application version that is dead: whose
+// heartbeat is older than the lease, or whose process is gone from this very host (a PID that no longer exists,
+// seen at once instead of a lease later). Their PENDING workflows go back to their queues and the claim decides who
+// runs them. No control plane: whichever live executor gets there first does it, exactly once. The lapse is measured
+// on the database clock, so the machines' clocks do not matter.
+//
+// The lease also binds this executor. Another executor may take its work over once the database has not seen a beat
+// for a lease; so this one starts a step only while its last acknowledged beat was sent less than LEASE_SAFETY of a
+// lease ago (on the local monotonic clock, which a pause such as SIGSTOP or a frozen VM does not stop). Past that
+// it beats first, and if the beat finds it was presumed dead meanwhile, its runs of workflows taken over are stopped
+// before they run anything more. Normal beats keep the lease fresh, so a step start costs no round trip.
 
-import type { Executor } from '../runtime/executor.js';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Executor, LeaseGuard } from '../runtime/executor.js';
 import {
   beat,
+  claimExecutorID,
+  peers,
   pruneRetiredHeartbeats,
   removeHeartbeat,
+  runsStillOwning,
   takeOverLapsedExecutors,
-  workflowsStillHeld,
-  type ExecutorIdentity,
+  type Incarnation,
+  type PreviousHolder,
 } from '../sysdb/heartbeats.js';
+import { hostID, processExists } from './host.js';
 
 export const DEFAULT_EXECUTOR_LEASE_MS = 30_000;
 
+/** A step may start while the last acknowledged beat was sent within this fraction of the lease. */
+const LEASE_SAFETY = 0.75;
+/** The longest pause between attempts to renew a lapsed lease (the database away). */
+const MAX_RENEW_BACKOFF_MS = 2000;
+
 function isMissingTable(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
-  return e?.code === '42P01' || /no such table/.test(e?.message ?? '');
+  return e?.code === '42P01' || e?.code === '42703' || /no such (table|column)/.test(e?.message ?? '');
 }
 
-export class Heartbeat {
+export class Heartbeat implements LeaseGuard {
   private stopped = false;
+  /** No heartbeat table (a schema made by DBOS, opened without migrations): no leases, as in DBOS. */
+  private disabled = false;
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
-  private startedAt?: number;
-  private readonly me: ExecutorIdentity;
+  private renewing?: Promise<void>;
+  /** performance.now() when the last beat that the database acknowledged was sent. */
+  private beatSentAt?: number;
+  private supersededLogged = false;
+  readonly me: Incarnation;
 
   constructor(
     private readonly executor: Executor,
@@ -39,17 +60,98 @@ export class Heartbeat {
     private readonly requeued: (queues: string[]) => void,
   ) {
     const { executorID, applicationName, applicationVersion } = executor.identity;
-    this.me = { executorID, applicationName, applicationVersion };
+    this.me = {
+      executorID,
+      applicationName,
+      applicationVersion,
+      incarnation: randomUUID(),
+      hostID: hostID(),
+      pid: process.pid,
+      hostname: hostname(),
+    };
   }
 
   get intervalMs(): number {
     return Math.max(50, Math.floor(this.leaseMs / 3));
   }
 
-  /** The first beat is awaited, so a launched executor is visible as alive before it runs anything. */
+  /**
+   * At launch, before this executor recovers its own unfinished work: takes its executor ID over from any earlier
+   * incarnation, and reports that incarnation when it may still be alive (a second process given the same ID).
+   */
+  async claim(): Promise<void> {
+    const sentAt = performance.now();
+    let previous: PreviousHolder | undefined;
+    try {
+      previous = await claimExecutorID(this.executor.db, this.me);
+    } catch (err) {
+      if (!isMissingTable(err)) throw err;
+      this.disable();
+      return;
+    }
+    this.beatSentAt = sentAt;
+    if (previous && previous.incarnation !== null && !this.provablyGone(previous) && previous.silentMs < this.leaseMs) {
+      this.executor.logger.warn(
+        `Executor ID ${this.me.executorID} was in use by a process that beat ${previous.silentMs} ms ago ` +
+          `(${previous.hostname ?? 'unknown host'}, pid ${previous.pid ?? '?'}); its unfinished work is taken over now. ` +
+          'If that process is still running, give each process its own executor ID.',
+      );
+    }
+  }
+
+  /** The first beat (with takeover of dead peers) is awaited, so a launched executor is alive before it runs anything. */
   async start(): Promise<void> {
+    if (this.disabled) return;
     await this.tick();
   }
+
+  private disable(): void {
+    if (!this.disabled) {
+      this.executor.logger.warn(
+        'The system database has no transact_executor_heartbeats table (launch once with migrations to create it); ' +
+          'dead executors will not be detected',
+      );
+    }
+    this.disabled = true;
+  }
+
+  /** Whether the process of this heartbeat row is known to be gone: it ran on this host and its PID is free. */
+  private provablyGone(row: { hostID: string | null; pid: number | null }): boolean {
+    return row.hostID === this.me.hostID && row.pid !== null && row.pid !== this.me.pid && !processExists(row.pid);
+  }
+
+  // ---------------------------------------------------------------------------------------------- the lease
+
+  valid(): boolean {
+    if (this.disabled) return true;
+    return this.beatSentAt !== undefined && performance.now() - this.beatSentAt < this.leaseMs * LEASE_SAFETY;
+  }
+
+  /** Beats until the lease is valid again (or the heartbeat stops); runs taken over meanwhile are stopped by then. */
+  async renew(): Promise<void> {
+    let backoff = 50;
+    while (!this.stopped && !this.valid()) {
+      this.renewing ??= this.beatOnce()
+        .catch(async (err) => {
+          if (isMissingTable(err)) return this.disable();
+          this.executor.logger.debug('Could not renew the executor lease:', err);
+          await new Promise((r) => setTimeout(r, backoff));
+          backoff = Math.min(backoff * 2, MAX_RENEW_BACKOFF_MS);
+        })
+        .finally(() => (this.renewing = undefined));
+      await this.renewing;
+    }
+  }
+
+  private async beatOnce(): Promise<void> {
+    const sentAt = performance.now();
+    const result = await beat(this.executor.db, this.me);
+    if (result === 'revived') await this.presumedDead();
+    if (result === 'superseded') await this.superseded();
+    this.beatSentAt = sentAt;
+  }
+
+  // ---------------------------------------------------------------------------------------------- beating
 
   private schedule(): void {
     if (this.stopped) return;
@@ -62,51 +164,67 @@ export class Heartbeat {
   private async tick(): Promise<void> {
     const db = this.executor.db;
     try {
-      const startedAt = await beat(db, this.me);
-      if (this.startedAt !== undefined && startedAt !== this.startedAt) await this.presumedDead();
-      this.startedAt = startedAt;
-      const taken = await takeOverLapsedExecutors(db, this.me, this.leaseMs);
-      if (taken.executors.length > 0) {
-        this.executor.logger.warn(
-          `Executor(s) ${taken.executors.join(', ')} missed their heartbeat lease of ${this.leaseMs} ms; ` +
-            `${taken.requeued} of their workflow(s) went back to their queues`,
-        );
-        if (taken.queues.length > 0) this.requeued(taken.queues);
-      }
+      await this.beatOnce();
+      await this.takeOverDeadPeers();
       const pruned = await pruneRetiredHeartbeats(db, this.me, this.leaseMs);
       if (pruned.length > 0) this.executor.logger.debug(`Removed the heartbeats of retired executor(s) ${pruned.join(', ')}`);
     } catch (err) {
-      if (isMissingTable(err)) {
-        // A schema made by DBOS itself, opened without migrations: no heartbeats, as in DBOS.
-        this.executor.logger.warn(
-          'The system database has no transact_executor_heartbeats table (launch once with migrations to create it); ' +
-            'dead executors will not be detected',
-        );
-        this.stopped = true;
-        return;
-      }
+      if (isMissingTable(err)) return this.disable();
       if (!this.stopped) this.executor.logger.warn('Heartbeat failed:', err);
     }
     this.schedule();
   }
 
-  private async presumedDead(): Promise<void> {
-    const local = this.executor.runningWorkflowIDs;
-    const held = await workflowsStillHeld(this.executor.db, local, this.me.executorID);
-    const lost = local.filter((id) => !held.has(id));
-    if (lost.length === 0) return;
-    this.executor.logger.warn(
-      `This executor (${this.me.executorID}) missed its heartbeat lease and was presumed dead; ` +
-        `${lost.length} workflow(s) it was running were taken over and are stopped here`,
-    );
-    for (const id of lost) this.executor.stopLocal(id);
+  private async takeOverDeadPeers(): Promise<void> {
+    const others = await peers(this.executor.db, this.me);
+    const gone = others.filter((p) => p.silentMs >= this.leaseMs || this.provablyGone(p));
+    if (gone.length === 0) return;
+    const taken = await takeOverLapsedExecutors(this.executor.db, this.me, this.leaseMs, gone.filter((p) => this.provablyGone(p)));
+    if (taken.executors.length > 0) {
+      this.executor.logger.warn(
+        `Executor(s) ${taken.executors.join(', ')} stopped (heartbeat lease of ${this.leaseMs} ms missed, or process gone); ` +
+          `${taken.requeued} of their workflow(s) went back to their queues`,
+      );
+      if (taken.queues.length > 0) this.requeued(taken.queues);
+    }
   }
 
-  /** Stops beating; `remove` deletes the row (a clean shutdown: this executor is gone, not dead). */
+  /** This executor's row had been deleted: it was presumed dead, and its runs of workflows taken over must stop. */
+  private async presumedDead(): Promise<void> {
+    const lost = await this.runsTakenOver();
+    if (lost === 0) return;
+    this.executor.logger.warn(
+      `This executor (${this.me.executorID}) missed its heartbeat lease and was presumed dead; ` +
+        `${lost} workflow(s) it was running were taken over and are stopped here`,
+    );
+  }
+
+  /** A newer launch took this executor ID over, and with it the work this process was running then. */
+  private async superseded(): Promise<void> {
+    const lost = await this.runsTakenOver();
+    if (this.supersededLogged && lost === 0) return;
+    this.supersededLogged = true;
+    this.executor.logger.error(
+      `Another process launched with this executor ID (${this.me.executorID}) and took over ${lost} workflow(s) ` +
+        'running here, which are stopped; give each process its own executor ID',
+    );
+  }
+
+  /** Stops the local runs whose workflows no longer belong to them; returns how many. */
+  private async runsTakenOver(): Promise<number> {
+    const local = this.executor.localRunOwners();
+    const held = await runsStillOwning(this.executor.db, local);
+    const lost = local.filter((r) => !held.has(r.workflowID));
+    for (const run of lost) this.executor.stopLocal(run.workflowID, run.ownerXid);
+    return lost.length;
+  }
+
+  /** Stops beating; `remove` deletes the row (a clean shutdown that handed its work back: gone, not dead). */
   async stop(remove: boolean): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running;
-    if (remove && this.startedAt !== undefined) await removeHeartbeat(this.executor.db, this.me).catch(() => {});
+    await this.renewing;
+    if (remove && !this.disabled && this.beatSentAt !== undefined) await removeHeartbeat(this.executor.db, this.me).catch(() => {});
   }
 }

@@ -40,6 +40,8 @@ export class QueueService {
     (err) => this.executor.logger.debug('Could not read the queues table:', err),
   );
   private unsubscribe?: () => void;
+  /** No lane runs before start(): launch must finish recovery (and the facade must know the engine) first. */
+  private started = false;
   private stopped = false;
 
   constructor(
@@ -62,11 +64,21 @@ export class QueueService {
   }
 
   private serve(queue: WorkflowQueue): void {
-    if (this.serves(queue)) this.dispatcher.ensureLane(queue);
+    if (this.started && this.serves(queue)) this.dispatcher.ensureLane(queue);
+  }
+
+  /**
+   * At launch, before recovery: this process becomes the holder of its executor ID (see src/queues/heartbeat.ts), so
+   * an earlier process with the same ID, if still alive, stops recording what recovery hands to this one.
+   */
+  claimExecutor(): Promise<void> {
+    return this.heartbeat.claim();
   }
 
   async start(): Promise<void> {
     await this.heartbeat.start();
+    this.executor.lease = this.heartbeat;
+    this.started = true;
     await this.refresh().catch((err) => this.executor.logger.warn('Could not read the queues table:', err));
     for (const queue of declaredQueues()) this.serve(queue);
     this.unsubscribe = onQueueDeclared((queue) => this.serve(queue));
@@ -151,15 +163,25 @@ export class QueueService {
     if (!this.catalog.find(name)) await this.dispatcher.removeLane(name);
   }
 
-  /**
-   * Stops claiming, promoting and beating. A clean shutdown removes the heartbeat: this executor is gone, not dead,
-   * and its unfinished work waits for it to come back with the same executor ID (as recovery at launch does today).
-   */
-  async stop(): Promise<void> {
+  /** Stops claiming and promoting; the heartbeat goes on (a shutdown still hands work back under its lease). */
+  async stopDispatching(): Promise<void> {
     this.stopped = true;
     clearInterval(this.refreshTimer);
     this.unsubscribe?.();
     await this.refresher.idle();
-    await Promise.all([this.dispatcher.stop(), this.delayed.stop(), this.heartbeat.stop(true), this.announcer.drain()]);
+    await Promise.all([this.dispatcher.stop(), this.delayed.stop(), this.announcer.drain()]);
+  }
+
+  /**
+   * Stops beating. `remove` deletes the heartbeat: this executor is gone, not dead, because it handed all its work
+   * back; otherwise the row stays, lapses, and a live executor takes over what is left.
+   */
+  async stopHeartbeat(remove: boolean): Promise<void> {
+    await this.heartbeat.stop(remove);
+  }
+
+  async stop(): Promise<void> {
+    await this.stopDispatching();
+    await this.stopHeartbeat(false);
   }
 }

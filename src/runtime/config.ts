@@ -1,7 +1,7 @@
 // Configuration: DBOS's DBOSConfig fields that Transact honours, plus the embedded database's settings, and how the
 // process's identity (executor ID, application version) is worked out (dbos-spec §1.1, §3.5).
 
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { DBOSInitializationError } from '../errors.js';
 import type { DatabaseLocation } from '../sysdb/open.js';
@@ -85,8 +85,16 @@ export function applicationNameOf(config: DBOSConfig): string {
   return name;
 }
 
+/**
+ * This process's executor ID when none is configured. DBOS uses `local` for every process, so two processes started
+ * with default settings each recover the other's live work at launch and run its steps again; here each process gets
+ * its own, and the work of a dead predecessor is taken over through its heartbeat (at once when its process is gone
+ * from this host, otherwise when its lease lapses: src/queues/heartbeat.ts).
+ */
+const DEFAULT_EXECUTOR_ID = `local-${process.pid}-${randomBytes(3).toString('hex')}`;
+
 export function executorIDOf(config: DBOSConfig): string {
-  return process.env.DBOS__VMID ?? config.executorID ?? 'local';
+  return process.env.DBOS__VMID || config.executorID || DEFAULT_EXECUTOR_ID;
 }
 
 /** The version every process with patching enabled shares, whatever its code (an explicit version still wins). */

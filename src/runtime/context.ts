@@ -3,20 +3,26 @@
 // needs no context parameter (as in DBOS).
 
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { DBOSWorkflowCancelledError } from '../errors.js';
+import { DBOSRunInterruptedError, DBOSWorkflowCancelledError } from '../errors.js';
 import type { SerializationFormat } from '../serialization/index.js';
 import type { StepRow } from '../sysdb/rows.js';
 import type { Span } from '../tracing/tracing.js';
 import type { Executor } from './executor.js';
 
-/** Why a run must stop at its next durable operation. */
-export type StopReason = 'cancelled' | 'shutdown';
+/**
+ * Why a run must stop at its next durable operation: the workflow was cancelled (or taken from this run), this
+ * process is shutting down, or the system database could not record the run's progress (interrupted). Only a
+ * cancellation is the workflow's outcome; the others leave it to be resumed from its last checkpoint.
+ */
+export type StopReason = 'cancelled' | 'shutdown' | 'interrupted';
 
 export class WorkflowContext {
   /** Function IDs count from 0 and are handed out synchronously in call order, so replays see the same IDs. */
   private nextID = 0;
   private readonly abort = new AbortController();
   private stopReason?: StopReason;
+  /** What interrupted the run (a write the system database refused), when it was. */
+  interruption?: DBOSRunInterruptedError;
   /** The run's tracing span, when tracing is on; its steps' spans are its children. */
   span?: Span;
   /** The workflow's format (from its row): the default for the messages, events and stream values it writes. */
@@ -81,9 +87,17 @@ export class WorkflowContext {
     this.abort.abort(reason);
   }
 
+  /** Stops the run because a write of its own failed; the error is what its code sees from then on. */
+  interrupt(error: DBOSRunInterruptedError): void {
+    if (this.stopReason) return;
+    this.interruption = error;
+    this.stop('interrupted');
+  }
+
   /** Called before every durable operation: a cancelled or expired run goes no further. */
   throwIfStopped(): void {
     if (!this.stopReason && this.deadlineEpochMS !== null && Date.now() >= this.deadlineEpochMS) this.stop('cancelled');
+    if (this.stopReason === 'interrupted' && this.interruption) throw this.interruption;
     if (this.stopReason) throw new DBOSWorkflowCancelledError(this.workflowID);
   }
 }

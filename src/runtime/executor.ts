@@ -22,6 +22,7 @@ import {
   type SerializationFormat,
 } from '../serialization/index.js';
 import type { SqlDriver } from '../sysdb/driver.js';
+import { patiently } from '../sysdb/retry.js';
 import type { ClaimedWorkflow } from '../sysdb/queues.js';
 import type { StepRow, WorkflowRow } from '../sysdb/rows.js';
 import {
@@ -29,6 +30,7 @@ import {
   completeWorkflow,
   deadLetterWorkflow,
   getWorkflowOutcome,
+  handBackWorkflows,
   insertOrFindDuplicate,
   type NewWorkflow,
 } from '../sysdb/workflows.js';
@@ -38,6 +40,8 @@ import type { Logger } from './logger.js';
 import { awaitFinished, awaitOutcome, outcomeKey, settleOutcome } from './outcome.js';
 import { findInstance, type InstanceLike } from './instances.js';
 import { describe, type RegisteredWorkflow, type Registry } from './registry.js';
+import { replayedChildStart, startChild } from './child-start.js';
+import { persist } from './persist.js';
 import { checkpoint } from './steps.js';
 import { Wakeups } from './wakeups.js';
 
@@ -83,6 +87,21 @@ interface LocalRun {
   done: Promise<RunOutcome>;
 }
 
+/**
+ * The executor's lease (src/queues/heartbeat.ts): whether this process may still start steps, and a way to renew it.
+ * Without one (a client, a database without heartbeats) every step may start.
+ */
+export interface LeaseGuard {
+  valid(): boolean;
+  /** Resolves once the lease is valid again; runs taken over meanwhile have been stopped by then. */
+  renew(): Promise<void>;
+}
+
+/** How long a shutdown waits, after stopping its runs, for the steps they are in to finish and be recorded. */
+export const SHUTDOWN_SETTLE_MS = 2000;
+/** An interrupted run's workflow waits this long in its queue before it is tried again. */
+const INTERRUPTED_RETRY_DELAY_MS = 2000;
+
 /** A hook the queue layer installs, so an enqueue wakes the dispatcher without the runtime importing it. */
 export interface EnqueueListener {
   workflowEnqueued(queueName: string): void;
@@ -91,7 +110,11 @@ export interface EnqueueListener {
 export class Executor {
   readonly wakeups = new Wakeups();
   private readonly localRuns = new Map<string, LocalRun>();
+  /** Runs stopped by a shutdown that still own their workflows: handed back to their queues before the process goes. */
+  private readonly parked = new Map<string, string>();
   enqueueListener?: EnqueueListener;
+  /** Set by the queue layer once the heartbeat runs. */
+  lease?: LeaseGuard;
   /** Spans for workflows and steps, when tracing is on. */
   tracing?: Tracing;
   /** `enablePatching` from the config: DBOS.patch and DBOS.deprecatePatch are refused without it. */
@@ -147,14 +170,8 @@ export class Executor {
     functionID: number | undefined,
   ): Promise<string> {
     if (parent && functionID !== undefined) {
-      parent.throwIfStopped();
-      const recorded = parent.recordedStep(functionID);
-      if (recorded) {
-        if (recorded.name !== reg.name || !recorded.childWorkflowID) {
-          throw new DBOSUnexpectedStepError(parent.workflowID, functionID, reg.name, recorded.name);
-        }
-        return recorded.childWorkflowID;
-      }
+      const replayed = replayedChildStart(parent, functionID, reg.name);
+      if (replayed !== undefined) return replayed;
     }
     const instance = reg.instanceMethod ? this.requireInstance(reg, options.instance) : undefined;
     const workflowID = options.workflowID ?? (parent ? `${parent.workflowID}-${functionID}` : randomUUID());
@@ -210,40 +227,50 @@ export class Executor {
     };
     const parentStep =
       parent && functionID !== undefined
-        ? { workflowID: parent.workflowID, ownerXid: parent.ownerXid, functionID, functionName: reg.name, startedAtEpochMs: now }
+        ? {
+            workflowID: parent.workflowID,
+            ownerXid: parent.ownerXid,
+            functionID,
+            functionName: reg.name,
+            startedAtEpochMs: now,
+            rejectExisting: options.workflowIDReusePolicy === 'reject',
+          }
         : undefined;
-    const result = await insertOrFindDuplicate(this.db, row, parentStep, options.duplicationPolicy);
-    if ('holder' in result) {
-      // The holder is this call's outcome; inside a workflow it is recorded as the child start, so a replay agrees.
-      if (parent && parentStep) {
-        await checkpoint(this, parent, parentStep.functionID, reg.name, { childWorkflowID: result.holder, startedAtEpochMs: now, serialization: null });
+    const attempt = async (): Promise<string> => {
+      const result = await insertOrFindDuplicate(this.db, row, parentStep, options.duplicationPolicy);
+      if ('holder' in result) {
+        // The holder is this call's outcome; inside a workflow it is recorded as the child start, so a replay agrees.
+        if (parent && parentStep) {
+          await checkpoint(this, parent, parentStep.functionID, reg.name, { childWorkflowID: result.holder, startedAtEpochMs: now, serialization: null });
+        }
+        return result.holder;
       }
-      return result.holder;
-    }
-    if (!result.parentOwned) throw await this.ownershipLost(parent!);
-    if (!result.created) {
-      const existing = result.existing;
-      if (existing.name !== reg.name || (existing.className ?? '') !== reg.className) {
-        throw new DBOSConflictingWorkflowError(
-          workflowID,
-          `it runs ${describe(existing.className ?? '', existing.name)}, not ${describe(reg.className, reg.name)}`,
-        );
+      if (!result.parentOwned) throw new DBOSWorkflowConflictError(parent!.workflowID);
+      if (!result.created) {
+        const existing = result.existing;
+        if (existing.name !== reg.name || (existing.className ?? '') !== reg.className) {
+          throw new DBOSConflictingWorkflowError(
+            workflowID,
+            `it runs ${describe(existing.className ?? '', existing.name)}, not ${describe(reg.className, reg.name)}`,
+          );
+        }
+        if ((existing.configName ?? '') !== (row.configName ?? '')) {
+          throw new DBOSConflictingWorkflowError(
+            workflowID,
+            `it runs on instance ${JSON.stringify(existing.configName)}, not ${JSON.stringify(row.configName)}`,
+          );
+        }
+        if (options.workflowIDReusePolicy === 'reject') throw new DBOSWorkflowIDInUseError(workflowID);
+        return workflowID;
       }
-      if ((existing.configName ?? '') !== (row.configName ?? '')) {
-        throw new DBOSConflictingWorkflowError(
-          workflowID,
-          `it runs on instance ${JSON.stringify(existing.configName)}, not ${JSON.stringify(row.configName)}`,
-        );
+      if (queueName) {
+        this.enqueueListener?.workflowEnqueued(queueName);
+      } else {
+        void this.run(reg, workflowID, ownerXid!, validatedArgs, deadline, null, row, instance);
       }
-      if (options.workflowIDReusePolicy === 'reject') throw new DBOSWorkflowIDInUseError(workflowID);
       return workflowID;
-    }
-    if (queueName) {
-      this.enqueueListener?.workflowEnqueued(queueName);
-    } else {
-      void this.run(reg, workflowID, ownerXid!, validatedArgs, deadline, null, row, instance);
-    }
-    return workflowID;
+    };
+    return parent && functionID !== undefined ? startChild(this, parent, functionID, reg.name, now, attempt) : attempt();
   }
 
   /** The configured instance an instance workflow runs on; DBOSNotRegisteredError before anything is written if none. */
@@ -294,7 +321,8 @@ export class Executor {
     const { row } = claimed;
     const reg = this.registry.find(row.className, row.name);
     const instance = row.configName ? findInstance(row.className, row.configName) : undefined;
-    return (async () => {
+    // What is written here is this claim's outcome: it waits out an outage as a run's writes do.
+    return patiently({}, async () => {
       if (!reg || (reg.instanceMethod && !instance)) {
         const name = describe(row.className ?? '', row.name);
         const err = !reg
@@ -325,7 +353,7 @@ export class Executor {
       }
       const recorded = new Map<number, StepRow>(claimed.steps.map((s) => [s.functionID, s]));
       await this.run(reg, row.workflowID, ownerXid, args, row.deadlineEpochMS, recorded, row, instance);
-    })().catch((err) => {
+    }).catch((err) => {
       if (!this.shuttingDown) this.logger.error(`Could not run claimed workflow ${row.workflowID}:`, err);
     });
   }
@@ -359,7 +387,12 @@ export class Executor {
     return done;
   }
 
-  private async execute(
+  private execute(reg: RegisteredWorkflow, ctx: WorkflowContext, args: unknown[], format: SerializationFormat, thisArg: unknown): Promise<RunOutcome> {
+    // Everything the run writes waits out an outage until the run is stopped (src/sysdb/retry.ts).
+    return patiently({ signal: ctx.signal }, () => this.executeBody(reg, ctx, args, format, thisArg));
+  }
+
+  private async executeBody(
     reg: RegisteredWorkflow,
     ctx: WorkflowContext,
     args: unknown[],
@@ -379,7 +412,9 @@ export class Executor {
       } catch (error) {
         failure = { error };
       }
-      if (ctx.stopped === 'shutdown') return outcome; // left PENDING; recovery resumes it
+      // A stopped run records nothing: a cancellation is already recorded, and a run stopped by a shutdown or
+      // interrupted by a failed write is resumed from its last checkpoint.
+      if (ctx.stopped) return outcome;
       if (!failure) {
         let text: string | undefined;
         try {
@@ -388,27 +423,44 @@ export class Executor {
           failure = { error };
         }
         if (text !== undefined) {
-          const ok = await completeWorkflow(this.db, ctx.workflowID, ctx.ownerXid, 'SUCCESS', text, null);
+          const ok = await persist(ctx, 'its outcome', () => completeWorkflow(this.db, ctx.workflowID, ctx.ownerXid, 'SUCCESS', text, null));
           if (ok) outcome = { status: 'SUCCESS', value };
           return outcome;
         }
       }
       const error = failure!.error;
-      // A cancelled run, or one that lost ownership, records nothing: the database already holds the decision.
-      if (error instanceof DBOSWorkflowCancelledError || error instanceof DBOSWorkflowConflictError || ctx.stopped) return outcome;
-      const ok = await completeWorkflow(this.db, ctx.workflowID, ctx.ownerXid, 'ERROR', null, serializeError(error, format).text);
+      // A run that lost ownership records nothing: the database already holds the decision.
+      if (error instanceof DBOSWorkflowCancelledError || error instanceof DBOSWorkflowConflictError) return outcome;
+      const errorText = serializeError(error, format).text;
+      const ok = await persist(ctx, 'its outcome', () => completeWorkflow(this.db, ctx.workflowID, ctx.ownerXid, 'ERROR', null, errorText));
       if (ok) outcome = { status: 'ERROR', error };
       return outcome;
     } catch (err) {
-      if (!this.shuttingDown) this.logger.error(`Could not record the outcome of workflow ${ctx.workflowID}:`, err);
+      if (!ctx.stopped && !this.shuttingDown) this.logger.error(`Could not record the outcome of workflow ${ctx.workflowID}:`, err);
       return outcome;
     } finally {
       disarm?.();
       if (ctx.span) this.tracing!.end(ctx.span, failure?.error);
+      if (ctx.stopped === 'shutdown') this.parked.set(ctx.workflowID, ctx.ownerXid);
+      if (ctx.stopped === 'interrupted') this.retryInterrupted(ctx);
       // A workflow taken back to its queue may be claimed again by this process while the old run ends.
       if (this.localRuns.get(ctx.workflowID)?.context === ctx) this.localRuns.delete(ctx.workflowID);
       this.wakeups.wake(outcomeKey(ctx.workflowID));
     }
+  }
+
+  /** An interrupted run's workflow goes back to its queue (fenced by the run's token), to be tried again shortly. */
+  private retryInterrupted(ctx: WorkflowContext): void {
+    this.logger.error(ctx.interruption?.message ?? `Workflow ${ctx.workflowID} was interrupted`, ctx.interruption?.cause ?? '');
+    void patiently({}, () => this.handBack([{ workflowID: ctx.workflowID, ownerXid: ctx.ownerXid }], INTERRUPTED_RETRY_DELAY_MS)).catch(
+      (err) => this.logger.error(`Could not give workflow ${ctx.workflowID} back to its queue (recovery will):`, err),
+    );
+  }
+
+  /** Gives workflows this process stopped running back to their queues, fenced by each run's token. */
+  private async handBack(runs: { workflowID: string; ownerXid: string }[], delayMs: number | null): Promise<void> {
+    const queues = await handBackWorkflows(this.db, runs, delayMs);
+    if (delayMs === null && !this.shuttingDown) for (const queue of queues) this.enqueueListener?.workflowEnqueued(queue);
   }
 
   /** Who a span is about: the run and this process. */
@@ -435,12 +487,17 @@ export class Executor {
     });
   }
 
-  /** Stops a local run (cancelled elsewhere or by the deadline sweep). */
-  stopLocal(workflowID: string): void {
-    this.localRuns.get(workflowID)?.context.stop('cancelled');
+  /** Stops a local run (cancelled elsewhere, by the deadline sweep, or taken over); with `ownerXid`, only that run. */
+  stopLocal(workflowID: string, ownerXid?: string): void {
+    const run = this.localRuns.get(workflowID);
+    if (run && (ownerXid === undefined || run.context.ownerXid === ownerXid)) run.context.stop('cancelled');
     this.wakeups.wake(outcomeKey(workflowID));
   }
 
+  /** The runs in this process and the tokens they run under. */
+  localRunOwners(): { workflowID: string; ownerXid: string }[] {
+    return [...this.localRuns.values()].map((r) => ({ workflowID: r.context.workflowID, ownerXid: r.context.ownerXid }));
+  }
 
   /** Why a fenced write wrote nothing: the workflow was cancelled, or another execution owns it now. */
   async ownershipLost(ctx: WorkflowContext): Promise<Error> {
@@ -485,13 +542,43 @@ export class Executor {
     return id!; // no deadline, so the wait only ends with an ID (or an error)
   }
 
-  /** Stops local runs for shutdown; they stay PENDING in the database and are recovered by the next launch. */
-  async stopAll(waitMs: number): Promise<void> {
+  /**
+   * Shutdown: lets local runs finish for up to `waitMs`, then stops the rest; each stops at its next durable operation,
+   * and the steps they are in get up to `settleMs` to finish and be recorded.
+   */
+  async stopAll(waitMs: number, settleMs = SHUTDOWN_SETTLE_MS): Promise<void> {
     this.shuttingDown = true;
-    const runs = [...this.localRuns.values()];
-    if (waitMs > 0) {
-      await Promise.race([Promise.all(runs.map((r) => r.done)), new Promise((r) => setTimeout(r, waitMs).unref())]);
-    }
+    await settled([...this.localRuns.values()], waitMs);
     for (const run of this.localRuns.values()) run.context.stop('shutdown');
+    await settled([...this.localRuns.values()], settleMs);
   }
+
+  /**
+   * Shutdown, after stopAll: the workflows this process stopped running go back to their queues (fenced by each run's
+   * token, so a run that lost its workflow meanwhile gives nothing back), and a live executor continues them at once.
+   * A run still inside a step is given back too: if that step finishes now, its checkpoint is refused by the fence.
+   * Returns whether everything went back (if not, the heartbeat lapses and another executor takes the rest over).
+   */
+  async handBackStopped(): Promise<boolean> {
+    const runs = new Map(this.parked);
+    for (const { workflowID, ownerXid } of this.localRunOwners()) runs.set(workflowID, ownerXid);
+    this.parked.clear();
+    if (runs.size === 0) return true;
+    try {
+      await this.handBack([...runs].map(([workflowID, ownerXid]) => ({ workflowID, ownerXid })), null);
+      return true;
+    } catch (err) {
+      this.logger.warn(`Could not give ${runs.size} unfinished workflow(s) back to their queues at shutdown:`, err);
+      return false;
+    }
+  }
+}
+
+/** Waits until these runs end, for at most `ms`. */
+async function settled(runs: LocalRun[], ms: number): Promise<void> {
+  if (runs.length === 0 || ms <= 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise((r) => (timer = setTimeout(r, ms)));
+  await Promise.race([Promise.all(runs.map((r) => r.done)), timeout]);
+  clearTimeout(timer);
 }

@@ -17,6 +17,7 @@ import { currentFrame, executionStorage, sleepUnlessStopped, type WorkflowContex
 import type { Executor } from './executor.js';
 import type { Span } from '../tracing/tracing.js';
 import type { StepConfig } from './registry.js';
+import { persist } from './persist.js';
 
 const MAX_RETRY_INTERVAL_SECONDS = 3600;
 
@@ -53,7 +54,7 @@ export async function checkpoint(
   name: string,
   c: Checkpoint,
 ): Promise<StepRow | undefined> {
-  const result = await recordStep(executor.db, {
+  const result = await persist(ctx, `step ${functionID} (${name})`, () => recordStep(executor.db, {
     workflowID: ctx.workflowID,
     ownerXid: ctx.ownerXid,
     functionID,
@@ -65,7 +66,7 @@ export async function checkpoint(
     completedAtEpochMs: Date.now(),
     serialization: c.serialization,
     applicationName: ctx.applicationName,
-  });
+  }));
   if (result.kind === 'not-owner') throw await executor.ownershipLost(ctx);
   if (result.kind === 'conflict') {
     if (result.existing.name !== name) throw new DBOSUnexpectedStepError(ctx.workflowID, functionID, name, result.existing.name);
@@ -125,6 +126,9 @@ async function runAttempts<T>(
   const errors: Error[] = [];
   let intervalSeconds = config.intervalSeconds ?? 1;
   for (let attempt = 1; ; attempt++) {
+    // Another executor may take this workflow over once this one's lease lapses: never start a step past it.
+    if (executor.lease && !executor.lease.valid()) await executor.lease.renew();
+    ctx.throwIfStopped();
     let outcome: { value: T } | { error: unknown };
     try {
       const attemptRun = executionStorage.run(

@@ -18,6 +18,11 @@ export interface Statement {
   readonly name: string;
   readonly postgres: string;
   readonly sqlite?: string;
+  /**
+   * false: a failed attempt is not retried by the driver, because running the statement again after a lost reply
+   * would not be safe; the caller reconciles (the queue claim, whose second attempt would claim a second batch).
+   */
+  readonly retry?: false;
 }
 
 export function sql(name: string, postgres: string, sqlite?: string): Statement {
@@ -30,6 +35,10 @@ export interface Queryable {
 }
 
 export type IsolationLevel = 'read committed' | 'repeatable read' | 'serializable';
+
+export interface TransactionOptions {
+  retry?: false;
+}
 
 export interface NotificationListener {
   /** A notification arrived on one of the channels. */
@@ -58,8 +67,11 @@ export interface SqlDriver extends Queryable {
   readonly stats: DriverStats;
   /** How many statements can be in flight at once (the pool size; 1 for SQLite). */
   readonly maxConnections: number;
-  /** Runs `fn` in one transaction; commits if it resolves, rolls back if it throws. */
-  transaction<T>(fn: (tx: Queryable) => Promise<T>, isolation?: IsolationLevel): Promise<T>;
+  /**
+   * Runs `fn` in one transaction; commits if it resolves, rolls back if it throws. A transaction that failed on a
+   * lost connection is run again from the start, unless `options.retry` is false (see Statement.retry).
+   */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>, isolation?: IsolationLevel, options?: TransactionOptions): Promise<T>;
   /** Starts delivering notifications on `channels` (PostgreSQL LISTEN; in-process signals on SQLite). */
   listen(channels: readonly string[], listener: NotificationListener): Promise<void>;
   /** Sends a notification to listeners of every process (PostgreSQL) or of this process (SQLite). */

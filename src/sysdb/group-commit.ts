@@ -2,9 +2,17 @@
 // one commit). Nothing waits on a timer: a lone write is sent at once, so a single workflow sees no extra latency,
 // while many concurrent workflows share commits (and the per-commit cost of the database) instead of queueing for
 // connections one statement at a time.
+//
+// A batch shares one fate only while it succeeds: when it fails, each write is tried again on its own, so a write
+// the database refuses fails alone, not every workflow that happened to share its commit. (Every batched write is
+// safe to repeat: the statements are fenced upserts, see their modules.) A batch holding a workflow run's write waits
+// out an outage as that run would on its own (src/sysdb/retry.ts).
+
+import { impatiently, isPatient, patiently } from './retry.js';
 
 interface Pending<T, R> {
   item: T;
+  patient: boolean;
   resolve(result: R): void;
   reject(error: unknown): void;
 }
@@ -22,7 +30,7 @@ export class GroupCommitter<T, R> {
 
   submit(item: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
+      this.queue.push({ item, patient: isPatient(), resolve, reject });
       this.pump();
     });
   }
@@ -31,16 +39,27 @@ export class GroupCommitter<T, R> {
     while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatch);
       this.inFlight++;
-      this.write(batch.map((p) => p.item))
-        .then(
-          (results) => batch.forEach((p, i) => p.resolve(results[i]!)),
-          (error) => batch.forEach((p) => p.reject(error)),
-        )
-        .finally(() => {
-          this.inFlight--;
-          this.pump();
-        });
+      this.writeBatch(batch).finally(() => {
+        this.inFlight--;
+        this.pump();
+      });
     }
+  }
+
+  private async writeBatch(batch: Pending<T, R>[]): Promise<void> {
+    try {
+      const results = await this.send(batch);
+      batch.forEach((p, i) => p.resolve(results[i]!));
+    } catch (error) {
+      if (batch.length === 1) return batch[0]!.reject(error);
+      await Promise.all(batch.map((p) => this.writeBatch([p])));
+    }
+  }
+
+  private send(batch: Pending<T, R>[]): Promise<R[]> {
+    const write = () => this.write(batch.map((p) => p.item));
+    // Run in a scope of the batch's own, not in whichever submitter's async context started the pump.
+    return batch.some((p) => p.patient) ? patiently({}, write) : impatiently(write);
   }
 }
 

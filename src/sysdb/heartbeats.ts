@@ -3,7 +3,6 @@
 // dead one's PENDING workflows back to their queues, and the queue claim decides who runs them. The ownership token
 // of each run keeps the old executor, if it was only paused, from recording anything more.
 
-import { hostname } from 'node:os';
 import { sql, type SqlDriver } from './driver.js';
 import { INTERNAL_QUEUE } from './rows.js';
 import { QUEUE_CHANNEL } from './workflows.js';
@@ -16,45 +15,147 @@ export interface ExecutorIdentity {
   applicationVersion: string;
 }
 
-// started_at_epoch_ms is written on insert only: if it comes back different from the first beat's, the row was
-// deleted in between, which only a takeover does, so this executor was presumed dead.
+/** One launch of an executor: a fresh token, and where the process runs (for telling whether it is still alive). */
+export interface Incarnation extends ExecutorIdentity {
+  incarnation: string;
+  /** Host, boot and PID namespace: two processes with the same host_id see each other's PIDs. */
+  hostID: string;
+  pid: number;
+  hostname: string;
+}
+
+const PREVIOUS_HOLDER = sql(
+  'transact_executor_previous',
+  `SELECT incarnation, host_id, hostname, pid, NOWMS - last_heartbeat_epoch_ms AS silent_ms
+     FROM dbos.${HEARTBEATS_TABLE} WHERE application_name = $1 AND executor_id = $2 FOR UPDATE`,
+  `SELECT incarnation, host_id, hostname, pid, NOWMS - last_heartbeat_epoch_ms AS silent_ms
+     FROM ${HEARTBEATS_TABLE} WHERE application_name = $1 AND executor_id = $2`,
+);
+
+// Inserts this incarnation's row, or takes the row of an earlier incarnation of the same executor ID over.
+const CLAIM_EXECUTOR = sql(
+  'transact_executor_claim',
+  `INSERT INTO dbos.${HEARTBEATS_TABLE} AS h
+     (executor_id, application_name, application_version, last_heartbeat_epoch_ms, started_at_epoch_ms, hostname, pid,
+      incarnation, host_id)
+   VALUES ($1, $2, $3, NOWMS, NOWMS, $4, $5, $6, $7)
+   ON CONFLICT (application_name, executor_id) DO UPDATE
+     SET application_version = EXCLUDED.application_version, last_heartbeat_epoch_ms = EXCLUDED.last_heartbeat_epoch_ms,
+         started_at_epoch_ms = EXCLUDED.started_at_epoch_ms, hostname = EXCLUDED.hostname, pid = EXCLUDED.pid,
+         incarnation = EXCLUDED.incarnation, host_id = EXCLUDED.host_id`,
+);
+
+/** What an earlier incarnation of this executor ID left in the heartbeat table. */
+export interface PreviousHolder {
+  incarnation: string | null;
+  hostID: string | null;
+  hostname: string | null;
+  pid: number | null;
+  /** How long ago (on the database clock) it last beat. */
+  silentMs: number;
+}
+
+function claimParams(me: Incarnation): unknown[] {
+  return [me.executorID, me.applicationName, me.applicationVersion, me.hostname, me.pid, me.incarnation, me.hostID];
+}
+
+/**
+ * At launch: this incarnation becomes the holder of its executor ID (from now on only its beats count), and whoever
+ * held the ID before is returned. The caller then takes that holder's unfinished work back (recovery at launch).
+ */
+export async function claimExecutorID(db: SqlDriver, me: Incarnation): Promise<PreviousHolder | undefined> {
+  return db.transaction(async (tx) => {
+    const [prev] = await tx.query<Record<string, unknown>>(PREVIOUS_HOLDER, [me.applicationName, me.executorID]);
+    await tx.query(CLAIM_EXECUTOR, claimParams(me));
+    if (!prev) return undefined;
+    return {
+      incarnation: (prev.incarnation as string | null) ?? null,
+      hostID: (prev.host_id as string | null) ?? null,
+      hostname: (prev.hostname as string | null) ?? null,
+      pid: prev.pid === null || prev.pid === undefined ? null : Number(prev.pid),
+      silentMs: Number(prev.silent_ms),
+    };
+  });
+}
+
+// A beat counts only for the incarnation that holds the row: a process whose executor ID was taken by a newer launch,
+// or whose row was deleted by a takeover, learns it here (no row returned) instead of refreshing someone else's row.
 const BEAT = sql(
   'transact_heartbeat',
-  `INSERT INTO dbos.${HEARTBEATS_TABLE}
-     (executor_id, application_name, application_version, last_heartbeat_epoch_ms, started_at_epoch_ms, hostname, pid)
-   VALUES ($1, $2, $3, NOWMS, NOWMS, $4, $5)
-   ON CONFLICT (application_name, executor_id) DO UPDATE
-     SET last_heartbeat_epoch_ms = EXCLUDED.last_heartbeat_epoch_ms, application_version = EXCLUDED.application_version,
-         hostname = EXCLUDED.hostname, pid = EXCLUDED.pid
-   RETURNING started_at_epoch_ms`,
-  `INSERT INTO ${HEARTBEATS_TABLE}
-     (executor_id, application_name, application_version, last_heartbeat_epoch_ms, started_at_epoch_ms, hostname, pid)
-   VALUES ($1, $2, $3, NOWMS, NOWMS, $4, $5)
-   ON CONFLICT (application_name, executor_id) DO UPDATE
-     SET last_heartbeat_epoch_ms = excluded.last_heartbeat_epoch_ms, application_version = excluded.application_version,
-         hostname = excluded.hostname, pid = excluded.pid
+  `UPDATE dbos.${HEARTBEATS_TABLE} SET last_heartbeat_epoch_ms = NOWMS, application_version = $3
+    WHERE application_name = $2 AND executor_id = $1 AND incarnation = $4
    RETURNING started_at_epoch_ms`,
 );
 
-/** Refreshes this executor's heartbeat; returns the row's start time (it changes if the row was taken over). */
-export async function beat(db: SqlDriver, me: ExecutorIdentity): Promise<number> {
-  const rows = await db.query<{ started_at_epoch_ms: number }>(BEAT, [
-    me.executorID,
-    me.applicationName,
-    me.applicationVersion,
-    hostname(),
-    process.pid,
-  ]);
-  return Number(rows[0]!.started_at_epoch_ms);
+const HOLDER = sql(
+  'transact_executor_holder',
+  `SELECT incarnation FROM dbos.${HEARTBEATS_TABLE} WHERE application_name = $1 AND executor_id = $2`,
+);
+
+const REVIVE = sql(
+  'transact_executor_revive',
+  `INSERT INTO dbos.${HEARTBEATS_TABLE}
+     (executor_id, application_name, application_version, last_heartbeat_epoch_ms, started_at_epoch_ms, hostname, pid,
+      incarnation, host_id)
+   VALUES ($1, $2, $3, NOWMS, NOWMS, $4, $5, $6, $7)
+   ON CONFLICT (application_name, executor_id) DO NOTHING
+   RETURNING started_at_epoch_ms`,
+);
+
+export type BeatResult =
+  /** The row is this incarnation's, refreshed. */
+  | 'alive'
+  /** The row had been deleted: this executor was presumed dead and its work taken over; the row is written again. */
+  | 'revived'
+  /** A newer launch with the same executor ID holds the row now. */
+  | 'superseded';
+
+/** Refreshes this incarnation's heartbeat. */
+export async function beat(db: SqlDriver, me: Incarnation): Promise<BeatResult> {
+  const rows = await db.query(BEAT, [me.executorID, me.applicationName, me.applicationVersion, me.incarnation]);
+  if (rows.length > 0) return 'alive';
+  const [holder] = await db.query<{ incarnation: string | null }>(HOLDER, [me.applicationName, me.executorID]);
+  if (holder) return holder.incarnation === me.incarnation ? 'alive' : 'superseded';
+  const revived = await db.query(REVIVE, claimParams(me));
+  return revived.length > 0 ? 'revived' : 'superseded';
 }
 
 const REMOVE = sql(
   'transact_remove_heartbeat',
-  `DELETE FROM dbos.${HEARTBEATS_TABLE} WHERE application_name = $1 AND executor_id = $2`,
+  `DELETE FROM dbos.${HEARTBEATS_TABLE} WHERE application_name = $1 AND executor_id = $2 AND incarnation = $3`,
 );
 
-export async function removeHeartbeat(db: SqlDriver, me: ExecutorIdentity): Promise<void> {
-  await db.query(REMOVE, [me.applicationName, me.executorID]);
+/** Deletes this incarnation's row (a clean shutdown that handed all its work back). */
+export async function removeHeartbeat(db: SqlDriver, me: Incarnation): Promise<void> {
+  await db.query(REMOVE, [me.applicationName, me.executorID, me.incarnation]);
+}
+
+const PEERS = sql(
+  'transact_executor_peers',
+  `SELECT executor_id, incarnation, host_id, pid, NOWMS - last_heartbeat_epoch_ms AS silent_ms
+     FROM dbos.${HEARTBEATS_TABLE}
+    WHERE application_name = $1 AND application_version = $2 AND executor_id <> $3`,
+);
+
+/** Another executor of this application version, as its heartbeat row shows it. */
+export interface Peer {
+  executorID: string;
+  incarnation: string | null;
+  hostID: string | null;
+  pid: number | null;
+  silentMs: number;
+}
+
+/** The other executors of this application version (a small table: one row per live or recently dead executor). */
+export async function peers(db: SqlDriver, me: ExecutorIdentity): Promise<Peer[]> {
+  const rows = await db.query<Record<string, unknown>>(PEERS, [me.applicationName, me.applicationVersion, me.executorID]);
+  return rows.map((r) => ({
+    executorID: r.executor_id as string,
+    incarnation: (r.incarnation as string | null) ?? null,
+    hostID: (r.host_id as string | null) ?? null,
+    pid: r.pid === null || r.pid === undefined ? null : Number(r.pid),
+    silentMs: Number(r.silent_ms),
+  }));
 }
 
 // One statement: the lapsed rows are deleted (SKIP LOCKED, so of several live executors exactly one takes each dead
@@ -69,7 +170,8 @@ const TAKE_OVER_PG = sql(
       WHERE (h.application_name, h.executor_id) IN (
         SELECT application_name, executor_id FROM dbos.${HEARTBEATS_TABLE}
          WHERE application_name = $1 AND application_version = $2 AND executor_id <> $3
-           AND last_heartbeat_epoch_ms < NOWMS - $4::bigint
+           AND (last_heartbeat_epoch_ms < NOWMS - $4::bigint
+                OR (executor_id, COALESCE(incarnation, '')) IN (SELECT * FROM unnest($5::text[], $6::text[])))
          FOR UPDATE SKIP LOCKED)
       RETURNING h.executor_id
    ), requeued AS (
@@ -93,7 +195,10 @@ const LAPSED_SQLITE = sql(
   '',
   `DELETE FROM ${HEARTBEATS_TABLE}
     WHERE application_name = $1 AND application_version = $2 AND executor_id <> $3
-      AND last_heartbeat_epoch_ms < NOWMS - $4
+      AND (last_heartbeat_epoch_ms < NOWMS - $4
+           OR EXISTS (SELECT 1 FROM json_each($5) d
+                       WHERE json_extract(d.value, '$[0]') = executor_id
+                         AND json_extract(d.value, '$[1]') = COALESCE(incarnation, '')))
     RETURNING executor_id`,
 );
 
@@ -117,10 +222,26 @@ export interface TakeOver {
   queues: string[];
 }
 
-/** Takes over every executor of this application version whose heartbeat is older than `leaseMs`. */
-export async function takeOverLapsedExecutors(db: SqlDriver, me: ExecutorIdentity, leaseMs: number): Promise<TakeOver> {
-  const params = [me.applicationName, me.applicationVersion, me.executorID, leaseMs];
+/**
+ * Takes over every executor of this application version whose heartbeat is older than `leaseMs`, and the given
+ * incarnations (found dead by other means: their process is gone), unless they beat again meanwhile... as a newer
+ * incarnation, which does not match.
+ */
+export async function takeOverLapsedExecutors(
+  db: SqlDriver,
+  me: ExecutorIdentity,
+  leaseMs: number,
+  dead: readonly Pick<Peer, 'executorID' | 'incarnation'>[] = [],
+): Promise<TakeOver> {
   if (db.dialect === 'postgres') {
+    const params = [
+      me.applicationName,
+      me.applicationVersion,
+      me.executorID,
+      leaseMs,
+      dead.map((d) => d.executorID),
+      dead.map((d) => d.incarnation ?? ''),
+    ];
     const rows = await db.query<{ executors: string[] | null; requeued: number; queue_name: string | null }>(TAKE_OVER_PG, params);
     const first = rows[0];
     return {
@@ -129,6 +250,13 @@ export async function takeOverLapsedExecutors(db: SqlDriver, me: ExecutorIdentit
       queues: rows.flatMap((r) => (r.queue_name ? [r.queue_name] : [])),
     };
   }
+  const params = [
+    me.applicationName,
+    me.applicationVersion,
+    me.executorID,
+    leaseMs,
+    dead.map((d) => [d.executorID, d.incarnation ?? '']),
+  ];
   return db.transaction(async (tx) => {
     const lapsed = (await tx.query<{ executor_id: string }>(LAPSED_SQLITE, params)).map((r) => r.executor_id);
     if (lapsed.length === 0) return { executors: [], requeued: 0, queues: [] };
@@ -164,15 +292,21 @@ export async function pruneRetiredHeartbeats(db: SqlDriver, me: ExecutorIdentity
 
 const STILL_OWNED = sql(
   'transact_still_owned',
-  `SELECT workflow_uuid FROM dbos.workflow_status
-    WHERE workflow_uuid = ANY($1::text[]) AND status = 'PENDING' AND executor_id = $2`,
-  `SELECT workflow_uuid FROM workflow_status
-    WHERE workflow_uuid IN (SELECT value FROM json_each($1)) AND status = 'PENDING' AND executor_id = $2`,
+  `SELECT ws.workflow_uuid FROM dbos.workflow_status ws
+     JOIN unnest($1::text[], $2::text[]) AS r(wf, owner) ON ws.workflow_uuid = r.wf AND ws.owner_xid = r.owner
+    WHERE ws.status = 'PENDING'`,
+  `SELECT ws.workflow_uuid FROM workflow_status ws
+     JOIN json_each($1) r ON ws.workflow_uuid = json_extract(r.value, '$[0]') AND ws.owner_xid = json_extract(r.value, '$[1]')
+    WHERE ws.status = 'PENDING'`,
 );
 
-/** Which of these workflows this executor still holds (after it was presumed dead, some were taken over). */
-export async function workflowsStillHeld(db: SqlDriver, workflowIDs: string[], executorID: string): Promise<Set<string>> {
-  if (workflowIDs.length === 0) return new Set();
-  const rows = await db.query<{ workflow_uuid: string }>(STILL_OWNED, [workflowIDs, executorID]);
+/** Which of these runs still own their workflows (after this executor was presumed dead, some were taken over). */
+export async function runsStillOwning(db: SqlDriver, runs: readonly { workflowID: string; ownerXid: string }[]): Promise<Set<string>> {
+  if (runs.length === 0) return new Set();
+  const params =
+    db.dialect === 'postgres'
+      ? [runs.map((r) => r.workflowID), runs.map((r) => r.ownerXid)]
+      : [runs.map((r) => [r.workflowID, r.ownerXid])];
+  const rows = await db.query<{ workflow_uuid: string }>(STILL_OWNED, params);
   return new Set(rows.map((r) => r.workflow_uuid));
 }

@@ -10,6 +10,7 @@ import {
   type Row,
   type SqlDriver,
   type Statement,
+  type TransactionOptions,
 } from './driver.js';
 import { isTransientDatabaseError, withRetries, type RetryPolicy } from './retry.js';
 
@@ -95,17 +96,24 @@ export class PostgresDriver implements SqlDriver {
   }
 
   async query<R = Row>(statement: Statement, params: readonly unknown[] = []): Promise<R[]> {
-    return withRetries(this.retry, async () => {
+    const attempt = async () => {
       countRoundTrip(this.stats, statement.name || 'dynamic');
       const result = await this.pool.query(this.config(statement, params));
       return result.rows as R[];
-    });
+    };
+    return statement.retry === false ? attempt() : withRetries(this.retry, attempt);
   }
 
-  async transaction<T>(fn: (tx: Queryable) => Promise<T>, isolation?: IsolationLevel): Promise<T> {
-    return withRetries(this.retry, async () => {
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>, isolation?: IsolationLevel, options: TransactionOptions = {}): Promise<T> {
+    const attempt = async (): Promise<T> => {
       const client = await this.pool.connect();
       let broken = false;
+      // A held client is not watched by the pool: when its backend dies between statements, the client emits 'error',
+      // and an unhandled 'error' event ends the process. The statement in progress fails on its own and is retried.
+      const onError = () => {
+        broken = true;
+      };
+      client.on('error', onError);
       try {
         countRoundTrip(this.stats, 'BEGIN');
         await client.query(isolation ? `BEGIN ISOLATION LEVEL ${isolation.toUpperCase()}` : 'BEGIN');
@@ -121,7 +129,7 @@ export class PostgresDriver implements SqlDriver {
         await client.query('COMMIT');
         return result;
       } catch (err) {
-        broken = isTransientDatabaseError(err);
+        broken ||= isTransientDatabaseError(err);
         if (!broken) {
           countRoundTrip(this.stats, 'ROLLBACK');
           await client.query('ROLLBACK').catch(() => {
@@ -130,9 +138,11 @@ export class PostgresDriver implements SqlDriver {
         }
         throw err;
       } finally {
+        client.off('error', onError);
         client.release(broken);
       }
-    });
+    };
+    return options.retry === false ? attempt() : withRetries(this.retry, attempt);
   }
 
   /**
@@ -242,6 +252,7 @@ class ListenConnection {
 
 async function createDatabaseIfMissing(url: string): Promise<void> {
   const probe = new pg.Client({ connectionString: url });
+  probe.on('error', () => {}); // a backend lost meanwhile: the pending call reports it
   try {
     await probe.connect();
     return;
@@ -254,6 +265,7 @@ async function createDatabaseIfMissing(url: string): Promise<void> {
   const database = decodeURIComponent(target.pathname.replace(/^\//, ''));
   target.pathname = '/postgres';
   const admin = new pg.Client({ connectionString: target.toString() });
+  admin.on('error', () => {});
   try {
     await admin.connect();
     await admin.query(`CREATE DATABASE "${database.replace(/"/g, '""')}"`);

@@ -18,7 +18,7 @@
 // one statement's time, never fails with a serialization error, and rows that leave PENDING meanwhile (completions)
 // only make the count conservative. On SQLite a single writer (BEGIN IMMEDIATE) makes every claim exclusive.
 
-import { sql, type Queryable, type SqlDriver } from './driver.js';
+import { sql, type Queryable, type SqlDriver, type Statement } from './driver.js';
 import { toStepRow, toWorkflowRow, type StepRow, type WorkflowRow } from './rows.js';
 import { QUEUE_CHANNEL, QUEUE_SLOT_CHANNEL } from './workflows.js';
 
@@ -118,17 +118,7 @@ const PG_ELIGIBLE = `w.status = 'ENQUEUED' AND w.queue_name = $1::text
 // The picked rows become PENDING with this claim's token; the deadline of a queued workflow starts now (§3.11).
 // The picked IDs travel as an array, and inputs and steps are read per claimed row, so every access is a primary-key
 // lookup whatever the planner guesses the batch size to be (it cannot know the budget when it plans).
-const PG_MARK_CLAIMED = `
-  claimed AS (
-    UPDATE dbos.workflow_status ws
-       SET status = 'PENDING', owner_xid = $6::text, executor_id = $7::text, application_version = $2::text,
-           application_name = COALESCE(ws.application_name, $4::text), started_at_epoch_ms = clock.now_ms,
-           updated_at = clock.now_ms, recovery_attempts = ws.recovery_attempts + 1, rate_limited = $8::boolean,
-           workflow_deadline_epoch_ms = COALESCE(ws.workflow_deadline_epoch_ms, clock.now_ms + ws.workflow_timeout_ms)
-      FROM clock
-     WHERE ws.workflow_uuid = ANY (ARRAY(SELECT workflow_uuid FROM picked))
-     RETURNING ws.*
-  ),
+const PG_DETAILS = `
   details AS (
     SELECT c.*,
            COALESCE((SELECT wi.inputs FROM dbos.workflow_input wi WHERE wi.workflow_uuid = c.workflow_uuid), c.inputs)
@@ -142,6 +132,18 @@ const PG_MARK_CLAIMED = `
       FROM claimed c
   )`;
 
+const PG_MARK_CLAIMED = `
+  claimed AS (
+    UPDATE dbos.workflow_status ws
+       SET status = 'PENDING', owner_xid = $6::text, executor_id = $7::text, application_version = $2::text,
+           application_name = COALESCE(ws.application_name, $4::text), started_at_epoch_ms = clock.now_ms,
+           updated_at = clock.now_ms, recovery_attempts = ws.recovery_attempts + 1, rate_limited = $8::boolean,
+           workflow_deadline_epoch_ms = COALESCE(ws.workflow_deadline_epoch_ms, clock.now_ms + ws.workflow_timeout_ms)
+      FROM clock
+     WHERE ws.workflow_uuid = ANY (ARRAY(SELECT workflow_uuid FROM picked))
+     RETURNING ws.*
+  ),${PG_DETAILS}`;
+
 // One row per claimed workflow, each carrying the budget figures; a single row of figures alone when none was claimed.
 const pgResult = (partitioned: boolean) => `
   SELECT b.n AS q_allowed, b.started_n AS q_started, b.oldest AS q_oldest, k.now_ms AS q_now,
@@ -149,7 +151,10 @@ const pgResult = (partitioned: boolean) => `
     FROM budget b CROSS JOIN clock k LEFT JOIN details d ON true
    ORDER BY d.priority, d.created_at`;
 
-const CLAIM_PG = sql(
+// A claim is never retried by the driver: after a lost reply it may have committed, and a second attempt under the
+// same token would claim a second batch while the first sat PENDING under a live executor. The caller reconciles
+// instead (adoptClaimed, below).
+const CLAIM_PG = noRetry(sql(
   'transact_claim',
   `WITH ${PG_BUDGET},
    picked AS (
@@ -160,12 +165,12 @@ const CLAIM_PG = sql(
       FOR UPDATE SKIP LOCKED
    ), ${PG_MARK_CLAIMED}
    ${pgResult(false)}`,
-);
+));
 
 // Partitioned queues: the partition keys that have ENQUEUED rows are found by a loose index scan of the partition
 // index (one probe per key, not a scan of the backlog); each key gets its own budget from the partition limits and
 // contributes its head rows; the queue-wide budget then takes the best of those in priority order.
-const CLAIM_PARTITIONED_PG = sql(
+const CLAIM_PARTITIONED_PG = noRetry(sql(
   'transact_claim_partitioned',
   `WITH RECURSIVE ${PG_BUDGET},
    keys AS (
@@ -214,7 +219,7 @@ const CLAIM_PARTITIONED_PG = sql(
         AND p.started_n + (SELECT count(*) FROM claimed c WHERE c.queue_partition_key = p.k) >= $13::int
    )
    ${pgResult(true)}`,
-);
+));
 
 // Takes turns with the other claimers of a queue with a shared limit (see the top of this file). The key is the
 // queue name's hash under a namespace of our own ('TrQu'); a hash collision only makes two queues take turns.
@@ -252,10 +257,14 @@ async function claimPostgres(db: SqlDriver, r: ClaimRequest, l: ClaimLimits): Pr
   const statement = l.partitioned ? CLAIM_PARTITIONED_PG : CLAIM_PG;
   const params = pgParams(r, l);
   const rows = hasSharedLimit(l)
-    ? await db.transaction(async (tx) => {
-        await tx.query(LOCK_QUEUE_PG, [r.queueName]);
-        return tx.query<Record<string, unknown>>(statement, params);
-      })
+    ? await db.transaction(
+        async (tx) => {
+          await tx.query(LOCK_QUEUE_PG, [r.queueName]);
+          return tx.query<Record<string, unknown>>(statement, params);
+        },
+        undefined,
+        { retry: false },
+      )
     : await db.query<Record<string, unknown>>(statement, params);
   const first = rows[0]!;
   const claimed = rows.filter((row) => row.workflow_uuid !== null && row.workflow_uuid !== undefined).map(toClaimed);
@@ -370,16 +379,19 @@ const MARK_CLAIMED_SQLITE = sql(
     RETURNING *`,
 );
 
-const CLAIMED_DETAILS_SQLITE = sql(
-  'transact_claimed_details',
-  '',
-  `SELECT ws.workflow_uuid, COALESCE(wi.inputs, ws.inputs) AS claimed_inputs,
+// A claimed row's input and recorded steps (the same shape the PostgreSQL claim returns).
+const SQLITE_DETAILS = `COALESCE(wi.inputs, ws.inputs) AS claimed_inputs,
           (SELECT json_group_array(json_object(
                     'function_id', o.function_id, 'function_name', o.function_name, 'output', o.output,
                     'error', o.error, 'child_workflow_id', o.child_workflow_id, 'serialization', o.serialization,
                     'started_at_epoch_ms', o.started_at_epoch_ms, 'completed_at_epoch_ms', o.completed_at_epoch_ms))
              FROM (SELECT * FROM operation_outputs WHERE workflow_uuid = ws.workflow_uuid ORDER BY function_id) o) AS claimed_steps
-     FROM workflow_status ws LEFT JOIN workflow_input wi ON wi.workflow_uuid = ws.workflow_uuid
+     FROM workflow_status ws LEFT JOIN workflow_input wi ON wi.workflow_uuid = ws.workflow_uuid`;
+
+const CLAIMED_DETAILS_SQLITE = sql(
+  'transact_claimed_details',
+  '',
+  `SELECT ws.workflow_uuid, ${SQLITE_DETAILS}
     WHERE ws.workflow_uuid IN (SELECT value FROM json_each($1))`,
 );
 
@@ -474,6 +486,36 @@ export async function claimQueuedWorkflows(db: SqlDriver, r: ClaimRequest): Prom
   const limits = r.limits ?? NO_LIMITS;
   if (r.limit <= 0) return { claimed: [], allowed: 0, rateRetryInMs: null };
   return db.dialect === 'postgres' ? claimPostgres(db, r, limits) : claimSqlite(db, r, limits);
+}
+
+function noRetry(statement: Statement): Statement {
+  return { ...statement, retry: false };
+}
+
+const ADOPT_CLAIMED_PG = sql(
+  'transact_adopt_claimed',
+  `WITH claimed AS (
+     SELECT * FROM dbos.workflow_status
+      WHERE queue_name = $1 AND status IN ('ENQUEUED', 'PENDING') AND status = 'PENDING' AND owner_xid = $2
+   ),${PG_DETAILS}
+   SELECT * FROM details ORDER BY priority, created_at`,
+);
+
+const ADOPT_CLAIMED_SQLITE = sql(
+  'transact_adopt_claimed',
+  '',
+  `SELECT ws.*, ${SQLITE_DETAILS}
+    WHERE ws.queue_name = $1 AND ws.status IN ('ENQUEUED', 'PENDING') AND ws.status = 'PENDING' AND ws.owner_xid = $2
+    ORDER BY ws.priority, ws.created_at`,
+);
+
+/**
+ * After a claim failed without an answer (its reply lost, so it may have committed): the workflows that claim took
+ * under its token, which no one else will run while this executor is alive. Run them as if the claim had answered.
+ */
+export async function adoptClaimed(db: SqlDriver, queueName: string, ownerXid: string): Promise<ClaimedWorkflow[]> {
+  const rows = await db.query<Record<string, unknown>>(db.dialect === 'postgres' ? ADOPT_CLAIMED_PG : ADOPT_CLAIMED_SQLITE, [queueName, ownerXid]);
+  return rows.map(toClaimed);
 }
 
 // ------------------------------------------------------------------------------------------------ announcing work

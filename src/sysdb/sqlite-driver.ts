@@ -11,13 +11,21 @@ import {
   type Row,
   type SqlDriver,
   type Statement,
+  type TransactionOptions,
 } from './driver.js';
+import { withRetries, type RetryPolicy } from './retry.js';
 
 export interface SqliteDriverOptions {
   file: string;
   /** FULL (default) makes every acknowledged commit survive power loss; NORMAL survives a process crash only. */
   synchronous?: 'FULL' | 'NORMAL';
+  /**
+   * How long one attempt waits for another process's write lock. The wait blocks this process's event loop, so it is
+   * kept short; an attempt that times out (SQLITE_BUSY) is retried after an asynchronous pause, like a lost
+   * connection on PostgreSQL (src/sysdb/retry.ts).
+   */
   busyTimeoutMs?: number;
+  retry?: Partial<RetryPolicy>;
 }
 
 /**
@@ -35,12 +43,14 @@ export class SqliteDriver implements SqlDriver {
   private readonly mutex: Mutex;
   private listeners: NotificationListener[] = [];
   private closed = false;
+  private readonly retry: RetryPolicy;
 
   constructor(readonly options: SqliteDriverOptions) {
     if (options.file !== ':memory:') mkdirSync(dirname(options.file), { recursive: true });
     this.mutex = options.file === ':memory:' ? new Mutex() : mutexForFile(resolve(options.file));
     this.db = new Database(options.file);
-    this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
+    this.retry = { initialDelayMs: 5, maxDelayMs: 500, timeoutMs: 120_000, ...options.retry };
+    this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 1000}`);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
     this.db.pragma('foreign_keys = ON');
@@ -68,11 +78,19 @@ export class SqliteDriver implements SqlDriver {
   }
 
   async query<R = Row>(statement: Statement, params: readonly unknown[] = []): Promise<R[]> {
-    if (!this.mutex.held) return this.runNow<R>(statement, params);
-    return this.mutex.run(async () => this.runNow<R>(statement, params));
+    const attempt = async () => {
+      if (!this.mutex.held) return this.runNow<R>(statement, params);
+      return this.mutex.run(async () => this.runNow<R>(statement, params));
+    };
+    return statement.retry === false ? attempt() : withRetries(this.retry, attempt);
   }
 
-  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>, _isolation?: unknown, options: TransactionOptions = {}): Promise<T> {
+    const attempt = () => this.transactionOnce(fn);
+    return options.retry === false ? attempt() : withRetries(this.retry, attempt);
+  }
+
+  private transactionOnce<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     return this.mutex.run(async () => {
       this.exec('BEGIN IMMEDIATE');
       const tx: Queryable = {

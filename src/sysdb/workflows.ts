@@ -55,6 +55,11 @@ export interface ParentStep {
   functionID: number;
   functionName: string;
   startedAtEpochMs: number;
+  /**
+   * The start is refused when the child's ID is taken (workflowIDReusePolicy 'reject'): the parent's step then
+   * records the child only if this statement created it, and the caller records the refusal instead.
+   */
+  rejectExisting?: boolean;
 }
 
 export interface InsertResult {
@@ -124,6 +129,7 @@ const INSERT_CHILD_WORKFLOW_PG = sql(
        (workflow_uuid, function_id, function_name, child_workflow_id, started_at_epoch_ms, completed_at_epoch_ms, application_name)
      SELECT $29::text, $31::int, $32::text, ins.workflow_uuid, $33::bigint, NOWMS, $10::text FROM ins
      WHERE ins.name = $3::text AND ins.class_name IS NOT DISTINCT FROM $4::text AND ins.config_name IS NOT DISTINCT FROM $5::text
+       AND (ins.creator_xid = $13::text OR NOT $34::boolean)
      ON CONFLICT (workflow_uuid, function_id) DO NOTHING
    )
    SELECT ins.* FROM ins`,
@@ -203,6 +209,7 @@ export async function insertWorkflow(db: SqlDriver, w: NewWorkflow, parent?: Par
             parent.functionID,
             parent.functionName,
             parent.startedAtEpochMs,
+            parent.rejectExisting === true,
           ])
         : await db.query(INSERT_WORKFLOW_PG, params);
       if (rows.length === 0) return { created: false, existing: undefined as never, parentOwned: false };
@@ -218,7 +225,8 @@ export async function insertWorkflow(db: SqlDriver, w: NewWorkflow, parent?: Par
       const existing = toWorkflowRow(rows[0]!);
       const created = existing.creatorXid === w.creatorXid;
       if (created) await tx.query(INSERT_INPUT_SQLITE, [w.workflowID, w.inputs]);
-      if (parent && existing.name === w.name && existing.className === w.className && existing.configName === w.configName) {
+      const sameChild = existing.name === w.name && existing.className === w.className && existing.configName === w.configName;
+      if (parent && sameChild && (created || !parent.rejectExisting)) {
         await tx.query(INSERT_CHILD_STEP_SQLITE, [
           parent.workflowID,
           parent.functionID,
@@ -455,6 +463,63 @@ export async function requeuePendingWorkflows(
 ): Promise<string[]> {
   const rows = await db.query<{ workflow_uuid: string }>(RECOVER_PENDING, [executorID, applicationVersion, applicationName]);
   return rows.map((r) => r.workflow_uuid);
+}
+
+// Runs this process stopped (a shutdown, an interrupted run) give their workflows back, each fenced by its run's
+// token: a workflow another execution owns by now is not touched. Back to the queue it came from (or the internal
+// queue, as recovery does), ENQUEUED at once or DELAYED for a while; each queue that got work at once is announced.
+const HAND_BACK_PG = sql(
+  'transact_hand_back',
+  `WITH r AS (
+     SELECT * FROM unnest($1::text[], $2::text[]) AS r(wf, owner)
+   ), upd AS (
+     UPDATE dbos.workflow_status ws
+        SET status = CASE WHEN $3::bigint IS NULL THEN 'ENQUEUED' ELSE 'DELAYED' END,
+            delay_until_epoch_ms = CASE WHEN $3::bigint IS NULL THEN ws.delay_until_epoch_ms ELSE NOWMS + $3::bigint END,
+            owner_xid = NULL, started_at_epoch_ms = NULL, updated_at = NOWMS,
+            queue_name = COALESCE(ws.queue_name, '${INTERNAL_QUEUE}')
+       FROM r
+      WHERE ws.workflow_uuid = r.wf AND ws.owner_xid = r.owner AND ws.status = 'PENDING'
+      RETURNING ws.queue_name
+   ), queues AS (
+     SELECT DISTINCT queue_name FROM upd
+   )
+   SELECT queue_name, CASE WHEN $3::bigint IS NULL THEN pg_notify('${QUEUE_CHANNEL}', queue_name) END AS notified FROM queues`,
+);
+
+const HAND_BACK_SQLITE = sql(
+  'transact_hand_back',
+  '',
+  `UPDATE workflow_status
+      SET status = CASE WHEN $3 IS NULL THEN 'ENQUEUED' ELSE 'DELAYED' END,
+          delay_until_epoch_ms = CASE WHEN $3 IS NULL THEN delay_until_epoch_ms ELSE NOWMS + $3 END,
+          owner_xid = NULL, started_at_epoch_ms = NULL, updated_at = NOWMS,
+          queue_name = COALESCE(queue_name, '${INTERNAL_QUEUE}')
+    WHERE workflow_uuid = $1 AND owner_xid = $2 AND status = 'PENDING'
+    RETURNING queue_name`,
+);
+
+/**
+ * Gives these runs' workflows back to their queues (those the runs still own), at once or after `delayMs`; returns
+ * the queues that got work.
+ */
+export async function handBackWorkflows(
+  db: SqlDriver,
+  runs: readonly { workflowID: string; ownerXid: string }[],
+  delayMs: number | null,
+): Promise<string[]> {
+  if (runs.length === 0) return [];
+  if (db.dialect === 'postgres') {
+    const rows = await db.query<{ queue_name: string }>(HAND_BACK_PG, [runs.map((r) => r.workflowID), runs.map((r) => r.ownerXid), delayMs]);
+    return rows.map((r) => r.queue_name);
+  }
+  return db.transaction(async (tx) => {
+    const queues = new Set<string>();
+    for (const r of runs) {
+      for (const row of await tx.query<{ queue_name: string }>(HAND_BACK_SQLITE, [r.workflowID, r.ownerXid, delayMs])) queues.add(row.queue_name);
+    }
+    return [...queues];
+  });
 }
 
 const DEAD_LETTER = sql(

@@ -84,7 +84,7 @@ describeEachBackend('enqueueing a workflow by name', (kind) => {
         queue_name: 'registered-by-name',
         application_name: TEST_APP,
         application_version: null, // unset unless given: the latest version runs it
-        executor_id: 'local',
+        executor_id: DBOS.executorID,
         authenticated_user: 'alice',
         authenticated_roles: ['admin'],
         priority: 5,

@@ -3,7 +3,7 @@ import { DBOSInitializationError } from '../../errors.js';
 import { functionsV123 } from './postgres-functions.js';
 import { indexesV123, tablesV123 } from './postgres-tables.js';
 import { quoteIdent } from './sql.js';
-import { transactTablesPostgres } from './transact-tables.js';
+import { HEARTBEAT_COLUMNS, transactTablesPostgres } from './transact-tables.js';
 import { SCHEMA_VERSION, type MigrationResult } from './version.js';
 
 export { SCHEMA_VERSION, type MigrationResult } from './version.js';
@@ -65,6 +65,11 @@ export async function migratePostgres(pool: pg.Pool, schema = 'dbos'): Promise<M
 export async function inPoolTransaction<T>(pool: pg.Pool, begin: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  // A held client's 'error' event (its backend died) would end the process unhandled; the failing query reports it.
+  const onError = (err: Error) => {
+    broken = err;
+  };
+  client.on('error', onError);
   try {
     await client.query(begin);
     try {
@@ -79,6 +84,7 @@ export async function inPoolTransaction<T>(pool: pg.Pool, begin: string, work: (
     }
   } finally {
     // A connection that could not even roll back is destroyed rather than handed to the next user of the pool.
+    client.off('error', onError);
     client.release(broken);
   }
 }
@@ -92,8 +98,20 @@ async function ensureTransactTables(client: pg.PoolClient, schema: string): Prom
   const found = await client.query<{ heartbeats: string | null }>('SELECT to_regclass($1)::text AS heartbeats', [
     `${s}.transact_executor_heartbeats`,
   ]);
-  if (found.rows[0]?.heartbeats !== null) return;
-  for (const statement of transactTablesPostgres(s)) await client.query(statement);
+  if (found.rows[0]?.heartbeats === null) {
+    for (const statement of transactTablesPostgres(s)) await client.query(statement);
+    return;
+  }
+  const present = await client.query<{ column_name: string }>(
+    `SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'transact_executor_heartbeats'`,
+    [schema],
+  );
+  const have = new Set(present.rows.map((r) => r.column_name));
+  for (const column of HEARTBEAT_COLUMNS) {
+    if (!have.has(column.name)) {
+      await client.query(`ALTER TABLE ${s}.transact_executor_heartbeats ADD COLUMN IF NOT EXISTS ${column.name} ${column.postgres}`);
+    }
+  }
 }
 
 /** The version recorded in the schema; 0 when the schema or its version table does not exist yet. */

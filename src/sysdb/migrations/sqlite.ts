@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { DBOSInitializationError } from '../../errors.js';
 import { SQLITE_INDEXES_V123, SQLITE_TABLES_V123 } from './sqlite-tables.js';
-import { TRANSACT_TABLES_SQLITE } from './transact-tables.js';
+import { HEARTBEAT_COLUMNS, TRANSACT_TABLES_SQLITE } from './transact-tables.js';
 import { SCHEMA_VERSION, type MigrationResult } from './version.js';
 
 /** One numbered step: the statements that take a database file to `version`. */
@@ -32,14 +32,14 @@ export function migrateSqlite(db: Database.Database): MigrationResult {
   try {
     const from = readVersion(db);
     if (from >= SCHEMA_VERSION) {
-      for (const statement of TRANSACT_TABLES_SQLITE) db.exec(statement);
+      addTransactTables(db);
       db.exec('COMMIT');
       return { from, to: from };
     }
     for (const step of plan(from)) {
       for (const statement of step.statements) db.exec(statement);
     }
-    for (const statement of TRANSACT_TABLES_SQLITE) db.exec(statement);
+    addTransactTables(db);
     db.prepare('DELETE FROM dbos_migrations').run();
     db.prepare('INSERT INTO dbos_migrations (version) VALUES (?)').run(SCHEMA_VERSION);
     db.exec('COMMIT');
@@ -48,6 +48,15 @@ export function migrateSqlite(db: Database.Database): MigrationResult {
     // SQLite may already have rolled back on its own (some errors end the transaction).
     if (db.inTransaction) db.exec('ROLLBACK');
     throw error;
+  }
+}
+
+/** Transact's own tables if missing, and the columns added to them since (src/sysdb/migrations/transact-tables.ts). */
+function addTransactTables(db: Database.Database): void {
+  for (const statement of TRANSACT_TABLES_SQLITE) db.exec(statement);
+  const have = new Set((db.prepare('PRAGMA table_info(transact_executor_heartbeats)').all() as { name: string }[]).map((c) => c.name));
+  for (const column of HEARTBEAT_COLUMNS) {
+    if (!have.has(column.name)) db.exec(`ALTER TABLE transact_executor_heartbeats ADD COLUMN ${column.name} ${column.sqlite}`);
   }
 }
 

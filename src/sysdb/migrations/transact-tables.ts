@@ -6,7 +6,17 @@
  *
  * transact_executor_heartbeats: one row per live executor of an application, refreshed on the database clock; a
  * row older than the lease marks a dead executor whose PENDING workflows a live one takes back to their queues.
+ * `incarnation` names the launch that holds the row (a relaunch under the same executor ID takes it over, and only
+ * the holder's beats count); `host_id` tells processes on one host (and PID namespace) apart from others, so a peer
+ * there can see at once that a dead executor's process is gone. Both were added after the table: HEARTBEAT_COLUMNS
+ * adds them to an older table.
  */
+
+/** Columns added to the heartbeat table after it was first created, with their types per dialect. */
+export const HEARTBEAT_COLUMNS: readonly { name: string; postgres: string; sqlite: string }[] = [
+  { name: 'incarnation', postgres: 'text', sqlite: 'TEXT' },
+  { name: 'host_id', postgres: 'text', sqlite: 'TEXT' },
+];
 
 export function transactTablesPostgres(s: string): string[] {
   return [
@@ -18,6 +28,8 @@ export function transactTablesPostgres(s: string): string[] {
       started_at_epoch_ms bigint NOT NULL,
       hostname text,
       pid integer,
+      incarnation text,
+      host_id text,
       CONSTRAINT transact_executor_heartbeats_pkey PRIMARY KEY (application_name, executor_id)
     )`,
   ];
@@ -32,6 +44,8 @@ export const TRANSACT_TABLES_SQLITE: readonly string[] = [
     started_at_epoch_ms INTEGER NOT NULL,
     hostname TEXT,
     pid INTEGER,
+    incarnation TEXT,
+    host_id TEXT,
     PRIMARY KEY (application_name, executor_id)
   )`,
 ];
