@@ -7,7 +7,12 @@
 //                 returns; plus one `return` row when a workflow body returns (its last step is behind it)
 //   faults        what was done to an incarnation and when: `kill` (SIGKILL, stamped once the process is gone),
 //                 `stop` (SIGSTOP, stamped once the process is stopped), `shutdown` (stamped by the worker itself
-//                 the moment it calls DBOS.shutdown())
+//                 the moment it calls DBOS.shutdown()), `partition` (a network partition of that worker, stamped at
+//                 the moment another executor took its work over: until then it could still legitimately start steps);
+//                 and the faults done to the database rather than to a process, which explain no execution (see
+//                 verdict.ts): `restart` (the server stopped with -m immediate and started again), `outage` (the
+//                 server down for a while), `terminate` (every backend of the system database terminated),
+//                 `lost-reply` (a statement committed, then the worker's connection closed before the reply reached it)
 //
 // Times are Date.now() of the process that writes the row; every process of a scenario runs on this machine, so
 // they share one clock. Within one incarnation, `seq` orders its executions exactly.
@@ -30,7 +35,11 @@ export interface Execution {
   atMs: number;
 }
 
-export type FaultKind = 'kill' | 'stop' | 'shutdown';
+export type FaultKind = 'kill' | 'stop' | 'shutdown' | 'partition' | ServerFaultKind;
+
+/** Faults done to the database or the wire, not to a process: they pause work and explain no execution. */
+export type ServerFaultKind = 'restart' | 'outage' | 'terminate' | 'lost-reply';
+export const SERVER_FAULT_KINDS: readonly ServerFaultKind[] = ['restart', 'outage', 'terminate', 'lost-reply'];
 
 export interface Fault {
   incarnation: string;
@@ -75,7 +84,7 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS faults (
      id bigserial PRIMARY KEY,
      incarnation text NOT NULL,
-     kind text NOT NULL CHECK (kind IN ('kill', 'stop', 'shutdown')),
+     kind text NOT NULL CHECK (kind IN ('kill', 'stop', 'shutdown', 'partition', 'restart', 'outage', 'terminate', 'lost-reply')),
      at_ms bigint NOT NULL
    )`,
 ];

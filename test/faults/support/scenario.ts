@@ -19,6 +19,8 @@ export interface ScenarioOptions {
   /** The scenario's name: the verdict line's, and the prefix of its workflow IDs. */
   name: string;
   backend: BackendKind;
+  /** The system database (a postgres:// URL on a server the test runs itself); default: a fresh one for `backend`. */
+  systemDatabaseUrl?: string;
   steps?: number;
   queue?: string;
   /** The environment of every worker: FAULT_APP_VERSION, FAULT_LEASE_MS, FAULT_WORKER_CONCURRENCY, FAULT_STEP_MS, ... */
@@ -45,7 +47,7 @@ export class Scenario {
   }
 
   static async create(options: ScenarioOptions): Promise<Scenario> {
-    const systemDatabaseUrl = freshDatabase(options.backend, `f_${options.name}`);
+    const systemDatabaseUrl = options.systemDatabaseUrl ?? freshDatabase(options.backend, `f_${options.name}`);
     await DBOS.migrate(systemDatabaseUrl); // once, before any worker: the workers' launches do not race to create it
     const ledger = await Ledger.create(postgresBaseUrl, freshDatabase('postgres', 'ledger'));
     const env = {
