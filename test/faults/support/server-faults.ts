@@ -67,3 +67,62 @@ export async function failureEvidence(s: Scenario, limit = 5): Promise<string[]>
   for (const run of s.cluster.runs) lines.push(`${run.incarnation} stderr: ${warningsOf(run.worker.stderr(), 6).join(' // ').slice(0, 1500)}`);
   return lines;
 }
+
+/** One workflow run as the ledger saw it: from its first step's start to its body's return (or last step). */
+export interface RunSpan {
+  workflowID: string;
+  fromMs: number;
+  toMs: number;
+}
+
+/**
+ * Each workflow's span in the ledger, from the start of its first step to its body's return. Where no process
+ * died, this lies inside the time the workflow held a slot of its queue (claimed before its first step, released
+ * after its return was recorded), so overlaps of spans are a lower bound of the queue's real concurrency.
+ */
+export function runSpans(executions: readonly Execution[]): RunSpan[] {
+  const spans = new Map<string, RunSpan>();
+  for (const e of executions) {
+    const span = spans.get(e.workflowID) ?? { workflowID: e.workflowID, fromMs: e.atMs, toMs: e.atMs };
+    span.fromMs = Math.min(span.fromMs, e.atMs);
+    span.toMs = Math.max(span.toMs, e.atMs);
+    spans.set(e.workflowID, span);
+  }
+  return [...spans.values()];
+}
+
+/** The most spans open at one moment (a span ending at t is closed before one starting at t opens), and when. */
+export function maxOverlap(spans: readonly RunSpan[]): { max: number; atMs: number } {
+  const events = spans.flatMap((s) => [
+    { t: s.fromMs, d: 1 },
+    { t: s.toMs, d: -1 },
+  ]);
+  events.sort((a, b) => a.t - b.t || a.d - b.d);
+  let open = 0;
+  let max = 0;
+  let atMs = 0;
+  for (const e of events) {
+    open += e.d;
+    if (open > max) {
+      max = open;
+      atMs = e.t;
+    }
+  }
+  return { max, atMs };
+}
+
+/** The most of `times` that fall within any window of `windowMs` (both ends included), and where that window starts. */
+export function maxInWindow(times: readonly number[], windowMs: number): { max: number; fromMs: number } {
+  const sorted = [...times].sort((a, b) => a - b);
+  let max = 0;
+  let fromMs = 0;
+  let j = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    while (sorted[i]! - sorted[j]! > windowMs) j++;
+    if (i - j + 1 > max) {
+      max = i - j + 1;
+      fromMs = sorted[j]!;
+    }
+  }
+  return { max, fromMs };
+}
