@@ -126,3 +126,149 @@ export function maxInWindow(times: readonly number[], windowMs: number): { max: 
   }
   return { max, fromMs };
 }
+
+/** What a faultRecv workflow returns (see fixtures/fault-extras.ts). */
+export interface ReceivedMessage {
+  m: string | null;
+  at: number;
+}
+
+/**
+ * The messaging side of a scenario: `faultRecv` workflows enqueued on the scenario's queue, each waiting for
+ * `perWorkflow` messages that the test sends through its DBOSClient, one round at a time, and the checks of what
+ * they received: every message exactly once, in order, none lost, and how long each took from its send returning to
+ * its recv returning.
+ */
+export class Mailboxes {
+  readonly ids: string[];
+  /** When each message's send returned (the message was committed by then), by message text. */
+  readonly sentAt = new Map<string, number>();
+
+  constructor(
+    private readonly s: Scenario,
+    count: number,
+    readonly perWorkflow: number,
+    readonly topic = 'inbox',
+    readonly timeoutSec = 60,
+  ) {
+    this.ids = Array.from({ length: count }, (_, i) => `${s.name}_recv-${String(i).padStart(3, '0')}`);
+  }
+
+  message(id: string, k: number): string {
+    return `${id}/m${k}`;
+  }
+
+  async enqueue(): Promise<void> {
+    for (const id of this.ids) {
+      await this.s.client.enqueue({ queueName: this.s.queue, workflowName: 'faultRecv', workflowID: id }, this.perWorkflow, this.timeoutSec, this.topic);
+    }
+  }
+
+  /** Waits until every mailbox workflow is running (PENDING): each is then inside its first recv, or about to be. */
+  async waitUntilListening(timeoutMs = 30_000): Promise<void> {
+    await waitUntil(
+      async () => {
+        const rows = await queryRows(
+          this.s.systemDatabaseUrl,
+          `SELECT count(*)::int AS n FROM dbos.workflow_status WHERE workflow_uuid = ANY($1) AND status = 'PENDING'`,
+          [this.ids],
+        );
+        return Number(rows[0]!.n) === this.ids.length;
+      },
+      { timeoutMs, intervalMs: 50, message: 'every mailbox workflow running' },
+    );
+  }
+
+  /** Sends round `k`: one message to every mailbox, `inFlight` sends at a time, through `client`. */
+  async sendRound(k: number, client = this.s.client, inFlight = 5): Promise<void> {
+    let i = 0;
+    await Promise.all(
+      Array.from({ length: inFlight }, async () => {
+        while (i < this.ids.length) {
+          const id = this.ids[i++]!;
+          const m = this.message(id, k);
+          await client.send(id, m, this.topic, `send-${m}`);
+          this.sentAt.set(m, Date.now());
+        }
+      }),
+    );
+  }
+
+  /** Waits until every mailbox workflow has finished. */
+  async waitForAll(timeoutMs: number): Promise<boolean> {
+    return waitUntil(
+      async () => {
+        const rows = await queryRows(
+          this.s.systemDatabaseUrl,
+          `SELECT count(*)::int AS n FROM dbos.workflow_status WHERE workflow_uuid = ANY($1) AND status NOT IN ('PENDING', 'ENQUEUED', 'DELAYED')`,
+          [this.ids],
+        );
+        return Number(rows[0]!.n) === this.ids.length;
+      },
+      { timeoutMs, intervalMs: 100, message: 'every mailbox workflow finished' },
+    ).catch(() => false);
+  }
+
+  /**
+   * Checks every mailbox: SUCCESS, and received exactly its messages in the order sent; and the notifications table:
+   * exactly one row per message sent, each consumed once. Returns the problems and the latencies (ms from a send
+   * returning to the recv that took the message returning; negative when the recv came first).
+   */
+  async judge(): Promise<{ problems: string[]; latencies: number[]; slowest: string }> {
+    const problems: string[] = [];
+    const latencies: { ms: number; m: string }[] = [];
+    const statuses = await queryRows(
+      this.s.systemDatabaseUrl,
+      `SELECT ws.workflow_uuid, ws.status, ws.error, COALESCE(wo.output, ws.output) AS output
+         FROM dbos.workflow_status ws LEFT JOIN dbos.workflow_output wo ON wo.workflow_uuid = ws.workflow_uuid
+        WHERE ws.workflow_uuid = ANY($1)`,
+      [this.ids],
+    );
+    const byID = new Map(statuses.map((r) => [String(r.workflow_uuid), r]));
+    for (const id of this.ids) {
+      const row = byID.get(id);
+      if (!row) {
+        problems.push(`lost: mailbox ${id} has no workflow row`);
+        continue;
+      }
+      if (row.status !== 'SUCCESS') {
+        problems.push(`mailbox ${id} is ${row.status}: ${String(row.error ?? '').slice(0, 300)}`);
+        continue;
+      }
+      const parsed = JSON.parse(String(row.output));
+      const got = (parsed && typeof parsed === 'object' && 'json' in parsed ? parsed.json : parsed) as ReceivedMessage[];
+      const expected = Array.from({ length: this.perWorkflow }, (_, k) => this.message(id, k));
+      if (JSON.stringify(got.map((g) => g.m)) !== JSON.stringify(expected)) {
+        problems.push(`mailbox ${id} received ${JSON.stringify(got.map((g) => g.m))}, expected ${JSON.stringify(expected)}`);
+      }
+      for (const g of got) {
+        const sent = g.m === null ? undefined : this.sentAt.get(g.m);
+        if (sent !== undefined) latencies.push({ ms: g.at - sent, m: g.m! });
+      }
+    }
+    const rows = await queryRows(
+      this.s.systemDatabaseUrl,
+      `SELECT destination_uuid, message, consumed, consumed_by_function_id FROM dbos.notifications WHERE destination_uuid = ANY($1)`,
+      [this.ids],
+    );
+    const copies = new Map<string, number>();
+    for (const r of rows) {
+      const text = JSON.parse(String(r.message));
+      const m = String(text && typeof text === 'object' && 'json' in text ? text.json : text);
+      copies.set(m, (copies.get(m) ?? 0) + 1);
+      if (!r.consumed) problems.push(`message ${m} to ${r.destination_uuid} was never consumed`);
+    }
+    for (const [m, n] of copies) if (n !== 1) problems.push(`message ${m} is stored ${n} times`);
+    const sent = this.ids.length * this.perWorkflow;
+    if (rows.length !== sent) problems.push(`${rows.length} messages stored for ${sent} sent`);
+    latencies.sort((a, b) => a.ms - b.ms);
+    const worst = latencies.at(-1);
+    return { problems, latencies: latencies.map((l) => l.ms), slowest: worst ? `${worst.m} after ${worst.ms} ms` : 'none' };
+  }
+}
+
+/** The p-th percentile (0..100) of sorted numbers. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
