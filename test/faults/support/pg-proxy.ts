@@ -100,18 +100,66 @@ export interface LostReply {
   cutAtMs: number;
   /** The transaction state the server reported in the withheld ReadyForQuery (`I`: committed). */
   status: string;
+  /** The statement's parameters as bound (text format; null for NULL or a binary one). */
+  params: (string | null)[];
+  /** The rows of the reply the client never got (text columns). */
+  rows: (string | null)[][];
+}
+
+export interface LoseReplyOptions {
+  /** Which qualifying execution's reply to lose, counted from the arming (default 1). */
+  nth?: number;
+  /**
+   * Whether an execution qualifies, judged once it has committed, from its reply's rows: one that does not is let
+   * through as usual and not counted (e.g. a claim that took nothing). Default: every execution qualifies.
+   */
+  when?: (rows: (string | null)[][], params: (string | null)[]) => boolean;
 }
 
 interface Arming {
   statements: ReadonlySet<string>;
   nth: number;
   seen: number;
+  when: (rows: (string | null)[][], params: (string | null)[]) => boolean;
   resolve: (lost: LostReply) => void;
+}
+
+/** Bind: portal, statement, parameter format codes, then the parameters (int32 length, -1 for NULL, and bytes). */
+function bindParams(body: Buffer, at: number): (string | null)[] {
+  const formats: number[] = [];
+  const nFormats = body.readInt16BE(at);
+  at += 2;
+  for (let i = 0; i < nFormats; i++, at += 2) formats.push(body.readInt16BE(at));
+  const n = body.readInt16BE(at);
+  at += 2;
+  const params: (string | null)[] = [];
+  for (let i = 0; i < n; i++) {
+    const length = body.readInt32BE(at);
+    at += 4;
+    const format = nFormats === 0 ? 0 : nFormats === 1 ? formats[0] : formats[i];
+    params.push(length < 0 || format !== 0 ? null : body.toString('utf8', at, at + length));
+    if (length > 0) at += length;
+  }
+  return params;
+}
+
+/** DataRow: int16 column count, then each column (int32 length, -1 for NULL, and bytes). */
+function dataRow(body: Buffer): (string | null)[] {
+  const n = body.readInt16BE(0);
+  let at = 2;
+  const columns: (string | null)[] = [];
+  for (let i = 0; i < n; i++) {
+    const length = body.readInt32BE(at);
+    at += 4;
+    columns.push(length < 0 ? null : body.toString('utf8', at, at + length));
+    if (length > 0) at += length;
+  }
+  return columns;
 }
 
 class Pipe {
   /** Set once this connection's reply is to be lost: the server→client bytes are held from then on. */
-  private dropping?: { statement: string; nth: number; boundAtMs: number; resolve: (lost: LostReply) => void };
+  private dropping?: { statement: string; params: (string | null)[]; boundAtMs: number; rows: (string | null)[][] };
   private held: Buffer[] = [];
   /** The server→client stream offset where `held` starts. */
   private heldFrom = 0;
@@ -127,7 +175,11 @@ class Pipe {
     private readonly server: net.Socket,
   ) {
     this.toServer = new Framer(true, (t) => t === 0 || t === 0x42 /* B */, (type, body) => this.fromClient(type, body));
-    this.toClient = new Framer(false, (t) => t === 0x5a /* Z */, (type, body, end) => this.fromServer(type, body, end));
+    this.toClient = new Framer(
+      false,
+      (t) => t === 0x5a /* Z: ReadyForQuery */ || (t === 0x44 /* D: DataRow */ && this.dropping !== undefined),
+      (type, body, end) => this.fromServer(type, body, end),
+    );
     client.on('data', (chunk: Buffer) => this.up(chunk));
     server.on('data', (chunk: Buffer) => this.down(chunk));
     const close = () => this.close();
@@ -179,32 +231,47 @@ class Pipe {
       }
       return;
     }
-    // Bind: portal name, then the prepared statement's name.
+    // Bind: portal name, then the prepared statement's name, then its parameters.
     const [, next] = cstring(body, 0);
-    const [statement] = cstring(body, next);
-    const hit = this.proxy.executed(statement);
-    if (hit && !this.dropping) {
-      this.dropping = { statement, nth: hit.nth, boundAtMs: Date.now(), resolve: hit.resolve };
+    const [statement, after] = cstring(body, next);
+    if (this.proxy.executed(statement) && !this.dropping) {
+      // Held from here until the execution has committed; then lost, or (not the one) let through.
+      this.dropping = { statement, params: bindParams(body, after), boundAtMs: Date.now(), rows: [] };
     }
   }
 
   private fromServer(type: number, body: Buffer | undefined, end: number): void {
-    if (!this.dropping || type !== 0x5a || !body) return;
+    if (!this.dropping || !body) return;
+    if (type === 0x44) {
+      this.dropping.rows.push(dataRow(body));
+      return;
+    }
     const status = String.fromCharCode(body[0]!);
     if (status !== 'I') {
       // Inside an explicit transaction: let this reply through; the transaction's end is the reply to lose.
-      const all = Buffer.concat(this.held);
-      const upTo = end - this.heldFrom;
-      this.client.write(all.subarray(0, upTo));
-      this.held = upTo < all.length ? [all.subarray(upTo)] : [];
-      this.heldFrom = end;
+      this.release(end);
       return;
     }
-    const { statement, nth, boundAtMs, resolve } = this.dropping;
+    const { statement, params, boundAtMs, rows } = this.dropping;
+    const cut = this.proxy.committed(rows, params);
+    if (!cut) {
+      this.dropping = undefined;
+      this.release(end);
+      return;
+    }
     this.held = [];
     this.client.destroy();
     this.server.destroy();
-    resolve({ statement, nth, boundAtMs, cutAtMs: Date.now(), status });
+    cut.resolve({ statement, nth: cut.nth, boundAtMs, cutAtMs: Date.now(), status, params, rows });
+  }
+
+  /** Lets the held server→client bytes through up to stream offset `end`. */
+  private release(end: number): void {
+    const all = Buffer.concat(this.held);
+    const upTo = end - this.heldFrom;
+    this.client.write(all.subarray(0, upTo));
+    this.held = upTo < all.length ? [all.subarray(upTo)] : [];
+    this.heldFrom = end;
   }
 
   close(): void {
@@ -284,17 +351,18 @@ export class PgProxy {
   }
 
   /**
-   * Arms the proxy: the `nth` execution (from now, over all connections) of any of `statements` (full prepared
-   * statement names, e.g. `transact_claim@dbos`) is let through and committed, and its client connection is closed
-   * before the reply. Resolves once that has happened. One at a time.
+   * Arms the proxy: the `nth` qualifying execution (from now, over all connections) of any of `statements` (full
+   * prepared statement names, e.g. `transact_claim@dbos`) is let through and committed, and its client connection is
+   * closed before the reply. Resolves once that has happened. One at a time.
    */
-  loseReply(statements: readonly string[], nth = 1): Promise<LostReply> {
+  loseReply(statements: readonly string[], options: LoseReplyOptions = {}): Promise<LostReply> {
     if (this.arming) throw new Error('the proxy is already armed');
     return new Promise<LostReply>((resolve) => {
       this.arming = {
         statements: new Set(statements),
-        nth,
+        nth: options.nth ?? 1,
         seen: 0,
+        when: options.when ?? (() => true),
         resolve: (lost) => {
           this.arming = undefined;
           resolve(lost);
@@ -303,14 +371,18 @@ export class PgProxy {
     });
   }
 
-  /** Called for every Bind: counts it, and says whether this one's reply is to be lost. */
-  executed(statement: string): { nth: number; resolve: (lost: LostReply) => void } | undefined {
+  /** Called for every Bind: counts it, and says whether it is one of the statements whose reply may be lost. */
+  executed(statement: string): boolean {
     this.executions.set(statement, (this.executions.get(statement) ?? 0) + 1);
+    return this.arming?.statements.has(statement) ?? false;
+  }
+
+  /** Called when a held execution has committed: whether its reply is the one to lose. */
+  committed(rows: (string | null)[][], params: (string | null)[]): { nth: number; resolve: (lost: LostReply) => void } | undefined {
     const a = this.arming;
-    if (!a || !a.statements.has(statement)) return undefined;
+    if (!a || a.seen >= a.nth || !a.when(rows, params)) return undefined;
     a.seen++;
-    if (a.seen !== a.nth) return undefined;
-    return { nth: a.seen, resolve: a.resolve };
+    return a.seen === a.nth ? { nth: a.seen, resolve: a.resolve } : undefined;
   }
 
   /** Closes every connection and the listener. */
