@@ -60,7 +60,7 @@ import { ConsoleLogger, type Logger } from './runtime/logger.js';
 import { allInstances, clearInstances } from './runtime/instances.js';
 import { ConfiguredInstance } from './configured-instance.js';
 import { Registry, type AnyFunction, type RegisteredWorkflow, type StepConfig, type WorkflowConfig } from './runtime/registry.js';
-import { builtinSteps, durableSleep, runStep } from './runtime/steps.js';
+import { builtinSteps, durableSleep, runEngineStep, runStep } from './runtime/steps.js';
 import { deprecatePatch, patch } from './runtime/patching.js';
 import type { WorkflowStatus } from './runtime/workflow-status.js';
 import type { DriverStats } from './sysdb/driver.js';
@@ -247,7 +247,7 @@ async function initializeInstances(): Promise<void> {
 function asStep<T>(name: string, fn: () => Promise<T>): Promise<T> {
   const frame = currentFrame();
   if (!frame) return fn();
-  return runStep(frame.executor, fn, name, {});
+  return runEngineStep(frame.executor, fn, name);
 }
 
 export class DBOS {

@@ -5,7 +5,7 @@ import { NATIVE_SERIALIZATION, deserializeArgs, serializeError, serializeValue }
 import { getWorkflow } from '../sysdb/workflows.js';
 import { currentFrame } from './context.js';
 import type { Executor } from './executor.js';
-import { checkpoint, recordedStepNamed, replayRecorded, runStep } from './steps.js';
+import { checkpoint, recordedStepNamed, replayRecorded, runEngineStep } from './steps.js';
 import { toWorkflowStatus, type WorkflowStatus } from './workflow-status.js';
 
 export interface WorkflowHandle<R> {
@@ -22,7 +22,7 @@ export class RuntimeWorkflowHandle<R> implements WorkflowHandle<R> {
   ) {}
 
   getStatus(): Promise<WorkflowStatus | null> {
-    return runStep(this.executor, () => readStatus(this.executor, this.workflowID), 'getStatus', {});
+    return runEngineStep(this.executor, () => readStatus(this.executor, this.workflowID), 'getStatus');
   }
 
   getResult(options: { pollingIntervalMs?: number } = {}): Promise<R> {

@@ -12,6 +12,7 @@ import {
   serializeValue,
 } from '../serialization/index.js';
 import type { StepRow } from '../sysdb/rows.js';
+import { impatiently } from '../sysdb/retry.js';
 import { recordStep } from '../sysdb/steps.js';
 import { currentFrame, executionStorage, sleepUnlessStopped, type WorkflowContext } from './context.js';
 import type { Executor } from './executor.js';
@@ -79,6 +80,16 @@ export async function checkpoint(
  * Runs `fn` as a step. Outside a workflow, or inside another step, it is a plain call. The function ID is taken
  * synchronously, before any await, so `Promise.all` over steps records the same IDs on every replay.
  */
+/**
+ * A step the engine itself runs for the workflow (a management call, DBOS.now): its database work is the run's own,
+ * so it waits out an outage as a checkpoint does rather than recording the outage as the step's error.
+ */
+export function runEngineStep<T>(executor: Executor, fn: () => Promise<T> | T, name: string): Promise<T> {
+  return runStep(executor, fn, name, ENGINE_STEP);
+}
+
+const ENGINE_STEP: StepConfig = {};
+
 export function runStep<T>(executor: Executor, fn: () => Promise<T> | T, name: string, config: StepConfig): Promise<T> {
   const frame = currentFrame();
   if (!frame || frame.step) return Promise.resolve().then(fn);
@@ -131,10 +142,14 @@ async function runAttempts<T>(
     ctx.throwIfStopped();
     let outcome: { value: T } | { error: unknown };
     try {
-      const attemptRun = executionStorage.run(
-        { workflow: ctx, executor, step: { functionID, name, currentAttempt: attempt, maxAttempts, span } },
-        async () => fn(),
-      );
+      // The step's own code is the user's: what it asks of a database fails as usual, instead of waiting out an
+      // outage as the run's own writes do (a step that enqueues through a DBOSClient gets its error, and retries).
+      const attemptInContext = () =>
+        executionStorage.run(
+          { workflow: ctx, executor, step: { functionID, name, currentAttempt: attempt, maxAttempts, span } },
+          async () => fn(),
+        );
+      const attemptRun = config === ENGINE_STEP ? attemptInContext() : impatiently(attemptInContext);
       const value = config.timeoutMS === undefined ? await attemptRun : await withTimeout(attemptRun, name, config.timeoutMS);
       outcome = { value };
     } catch (error) {
@@ -221,7 +236,7 @@ export async function recordDeadline(executor: Executor, ctx: WorkflowContext, f
 
 /** A value computed once and checkpointed (DBOS.now, DBOS.randomUUID): replays see the first run's value. */
 export function checkpointedValue<T>(executor: Executor, name: string, compute: () => T): Promise<T> {
-  return runStep(executor, compute, name, {});
+  return runEngineStep(executor, compute, name);
 }
 
 export const builtinSteps = {

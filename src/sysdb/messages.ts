@@ -133,6 +133,8 @@ export type ReceiveResult =
 //    the same message twice.
 //  - The owner is locked only when there is something to record, so an idle poll writes nothing.
 //  - The message is marked consumed only if the step row was inserted.
+//  - `done` says the step was recorded before this statement began: an earlier attempt whose reply was lost took the
+//    message, so this one adopts that step instead of waiting for a message that will not come.
 // Messages are ordered by creation time, then by the inserting transaction's ID, which orders sends made within the
 // same millisecond one after the other (a later transaction gets a later ID).
 const RECEIVE_PG = sql(
@@ -159,7 +161,8 @@ const RECEIVE_PG = sql(
       WHERE message_uuid = (SELECT message_uuid FROM msg) AND EXISTS (SELECT 1 FROM step)
    )
    SELECT (SELECT count(*) FROM msg)::int AS found, ${FENCE_RESULT_PG},
-          (SELECT message FROM msg) AS message, (SELECT serialization FROM msg) AS serialization`,
+          (SELECT message FROM msg) AS message, (SELECT serialization FROM msg) AS serialization,
+          EXISTS (SELECT 1 FROM dbos.operation_outputs WHERE workflow_uuid = $1::text AND function_id = $3::int) AS done`,
 );
 
 const HAS_MESSAGE_SQLITE = sql(
@@ -190,11 +193,19 @@ interface MessageRow {
 export async function receiveMessage(db: SqlDriver, a: ReceiveAttempt): Promise<ReceiveResult> {
   const { step } = a;
   if (db.dialect === 'postgres') {
-    const rows = await db.query<{ found: number; owned: number; recorded: number; message: string | null; serialization: string | null }>(
+    const rows = await db.query<{
+      found: number;
+      owned: number;
+      recorded: number;
+      message: string | null;
+      serialization: string | null;
+      done: boolean;
+    }>(
       RECEIVE_PG,
       [...stepParams(step), a.topic, a.final],
     );
     const row = rows[0]!;
+    if (row.done) return { kind: 'conflict' };
     if (Number(row.found) === 0 && !a.final) return { kind: 'empty' };
     const result = fencedResult(row);
     if (result !== 'recorded') return { kind: result };
