@@ -74,12 +74,15 @@ describeEachBackend(
       const first = labels.map((label) => s.cluster.start(label, { executorID: label }));
       await Promise.all(first.map((w) => s.cluster.ready(w)));
 
-      const feeding = s.enqueueSteadily(240, 40);
-      for (const old of first) {
-        await busy(s, old, 2);
-        await s.cluster.shutdown(old);
-        await s.cluster.ready(s.cluster.start(old.label, { executorID: old.label }));
-      }
+      const rolling = (async () => {
+        for (const old of first) {
+          await busy(s, old, 2);
+          await s.cluster.shutdown(old);
+          await s.cluster.ready(s.cluster.start(old.label, { executorID: old.label }));
+        }
+      })();
+      const feeding = s.enqueueUntil(rolling, 40); // work keeps coming until the last replacement is up
+      await rolling;
       await feeding;
       await s.waitForAll(LEASE_MS + 10_000);
       const verdict = await s.verdict();

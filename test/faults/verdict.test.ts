@@ -269,6 +269,14 @@ describe('the exactly-once verdict', () => {
       assert.match(v.problems.join('\n'), /wf3 step 1 is checkpointed as run by Z, which has no execution/);
     });
 
+    it('a step that recorded an error (the workflow ERROR) is one wrong workflow', () => {
+      const story = new Story().enqueue('wf1').run('A', 'wf1', 0, 100).status('wf1', 'ERROR');
+      story.workflows.get('wf1')!.steps.push({ functionID: 0, name: FAULT_STEP, output: undefined, error: '{"message":"too many clients"}' });
+      const v = story.judge();
+      assert.deepEqual(counts(v), { allowedExtra: 0, unexplained: 0, lost: 0, stuck: 0, wrong: 1 });
+      assert.match(v.problems.join('\n'), /wf1 step 0 recorded an error: .*too many clients/);
+    });
+
     it('a workflow nobody enqueued', () => {
       const v = new Story().enqueue('wf1').runAll('A', 'wf1', 100).runAll('A', 'wf9', 100).success('wf1', ['A', 'A', 'A']).judge();
       assert.equal(v.counts.wrong, 1);

@@ -121,10 +121,31 @@ export class LedgerWriter {
   async record(workflowID: string, step: number, kind: ExecutionKind): Promise<void> {
     const seq = ++this.seq;
     const atMs = Date.now();
-    await this.pool.query(
-      'INSERT INTO executions (workflow_id, step, kind, incarnation, pid, seq, at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-      [workflowID, step, kind, this.incarnation, process.pid, seq, atMs],
-    );
+    const client = await this.connect();
+    try {
+      await client.query(
+        'INSERT INTO executions (workflow_id, step, kind, incarnation, pid, seq, at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+        [workflowID, step, kind, this.incarnation, process.pid, seq, atMs],
+      );
+    } finally {
+      client.release();
+    }
+  }
+
+  /**
+   * A connection, waiting out a server that refuses new ones for a while (too many clients: the test server is shared).
+   * Only connecting is retried; an INSERT that fails once sent is not, as it might have been committed.
+   */
+  private async connect(): Promise<pg.PoolClient> {
+    const deadline = Date.now() + 30_000;
+    for (let wait = 20; ; wait = Math.min(wait * 2, 1000)) {
+      try {
+        return await this.pool.connect();
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
   }
 
   async fault(kind: FaultKind, atMs: number): Promise<void> {
@@ -152,7 +173,7 @@ export class Ledger {
     } finally {
       await admin.end();
     }
-    const pool = new pg.Pool({ connectionString: url, max: 4 });
+    const pool = new pg.Pool({ connectionString: url, max: 2 });
     for (const statement of SCHEMA) await pool.query(statement);
     return new Ledger(url, pool);
   }

@@ -8,12 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { DBOS, DBOSClient } from '../../../src/index.js';
-import { freshDatabase, postgresBaseUrl, type BackendKind } from '../../support/backends.js';
+import { QUEUE_CHANNEL } from '../../../src/sysdb/workflows.js';
+import { freshDatabase, postgresBaseUrl, withPg, type BackendKind } from '../../support/backends.js';
 import { queryRows } from '../../support/rows.js';
 import { Cluster } from './cluster.js';
 import { Ledger } from './ledger.js';
 import { isClean, judge, type StepCheckpoint, type Verdict, type WorkflowRecord } from './verdict.js';
-import { DEFAULT_QUEUE, FAULT_WORKFLOW } from './workload.js';
+import { DEFAULT_QUEUE, FAULT_APP, FAULT_WORKFLOW } from './workload.js';
 
 export interface ScenarioOptions {
   /** The scenario's name: the verdict line's, and the prefix of its workflow IDs. */
@@ -25,6 +26,11 @@ export interface ScenarioOptions {
   queue?: string;
   /** The environment of every worker: FAULT_APP_VERSION, FAULT_LEASE_MS, FAULT_WORKER_CONCURRENCY, FAULT_STEP_MS, ... */
   workerEnv?: Record<string, string>;
+  /**
+   * `code` (default): each worker declares the queue. `database`: the test registers it through the client (with
+   * the workers' FAULT_WORKER_CONCURRENCY) and the workers find it in the system database.
+   */
+  queueSource?: 'code' | 'database';
 }
 
 export class Scenario {
@@ -50,13 +56,20 @@ export class Scenario {
     const systemDatabaseUrl = options.systemDatabaseUrl ?? freshDatabase(options.backend, `f_${options.name}`);
     await DBOS.migrate(systemDatabaseUrl); // once, before any worker: the workers' launches do not race to create it
     const ledger = await Ledger.create(postgresBaseUrl, freshDatabase('postgres', 'ledger'));
-    const env = {
+    const env: Record<string, string> = {
       FAULT_SYSTEM_DB: systemDatabaseUrl,
       FAULT_STEPS: String(options.steps ?? 3),
       FAULT_QUEUE: options.queue ?? DEFAULT_QUEUE,
+      FAULT_QUEUE_SOURCE: options.queueSource ?? 'code',
       ...options.workerEnv,
     };
-    const client = await DBOSClient.create({ systemDatabaseUrl });
+    const client = await DBOSClient.create({ systemDatabaseUrl, systemDatabasePoolSize: 2 });
+    if (options.queueSource === 'database') {
+      await client.registerQueue(options.queue ?? DEFAULT_QUEUE, {
+        workerConcurrency: Number(env.FAULT_WORKER_CONCURRENCY ?? 10),
+        applicationName: FAULT_APP,
+      });
+    }
     return new Scenario(options.name, systemDatabaseUrl, ledger, new Cluster(ledger, env), client, options);
   }
 
@@ -100,6 +113,43 @@ export class Scenario {
       const due = start + (sent / perSecond) * 1000;
       if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now())); // the feed's pace, not a wait for a condition
     }
+  }
+
+  /**
+   * Until `until` settles, announces the queue (the notification an enqueue sends: NOTIFY on Transact's queue
+   * channel with the queue's name) back to back, so that a process launching meanwhile gets them at every moment of
+   * its launch. PostgreSQL only. Returns how many were sent.
+   */
+  async announceQueueUntil(until: Promise<unknown>): Promise<number> {
+    let done = false;
+    void until.finally(() => (done = true)).catch(() => {});
+    return withPg(this.systemDatabaseUrl, async (pgClient) => {
+      let sent = 0;
+      while (!done) {
+        await pgClient.query('SELECT pg_notify($1, $2)', [QUEUE_CHANNEL, this.queue]);
+        sent++;
+      }
+      return sent;
+    });
+  }
+
+  /**
+   * Enqueues at about `perSecond`, in batches every 100 ms, until `until` settles (a fault schedule of unknown
+   * length). Resolves with how many were enqueued.
+   */
+  async enqueueUntil(until: Promise<unknown>, perSecond: number): Promise<number> {
+    let done = false;
+    void until.finally(() => (done = true)).catch(() => {});
+    const perBatch = Math.max(1, Math.round(perSecond / 10));
+    const start = Date.now();
+    let sent = 0;
+    while (!done) {
+      await this.enqueue(perBatch);
+      sent += perBatch;
+      const due = start + (sent / perSecond) * 1000;
+      if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now())); // the feed's pace
+    }
+    return sent;
   }
 
   /** How many of this scenario's workflows are in each status. */

@@ -3,7 +3,7 @@
 //
 //   lost        enqueued workflows the system database does not have
 //   stuck       workflows still PENDING, ENQUEUED or DELAYED at the end
-//   wrong       workflows that did not end SUCCESS with the expected result and exactly their N step checkpoints,
+//   wrong       workflows (each counted once) that did not end SUCCESS with the expected result and exactly their N step checkpoints,
 //               each with the expected value and produced by an incarnation that really ran that step
 //   unexplained step executions beyond the one whose result was checkpointed, that no fault explains
 //
@@ -147,13 +147,13 @@ export function judge(input: VerdictInput): Verdict {
   let unexplained = 0;
   let lost = 0;
   let stuck = 0;
-  let wrong = 0;
+  const wrongIDs = new Set<string>();
   const workflowIDs = new Set([...input.expected.keys(), ...input.executions.map((e) => e.workflowID)]);
   for (const id of [...workflowIDs].sort()) {
     const seed = input.expected.get(id);
     const record = input.workflows.get(id);
     if (seed === undefined) {
-      wrong++;
+      wrongIDs.add(id);
       problems.push(`wrong: ${id} is in the ledger but was never enqueued by the scenario`);
       continue;
     }
@@ -167,8 +167,11 @@ export function judge(input: VerdictInput): Verdict {
       const by = (checkpoint?.output as StepOutput | undefined)?.by;
       // The checkpointed execution: the recorded incarnation's (last) run of this step.
       const real = by === undefined ? undefined : [...all].reverse().find((e) => e.incarnation === by);
-      if (checkpoint && !real) {
-        wrong++;
+      if (checkpoint?.error != null) {
+        wrongIDs.add(id);
+        problems.push(`wrong: ${id} step ${k} recorded an error: ${checkpoint.error.slice(0, 300)} (ran: ${all.map(describe).join('; ') || 'nobody'})`);
+      } else if (checkpoint && !real) {
+        wrongIDs.add(id);
         problems.push(
           `wrong: ${id} step ${k} is checkpointed as run by ${by === undefined ? '(nobody)' : name(by)}, ` +
             `which has no execution of it in the ledger (ran: ${all.map(describe).join('; ') || 'nobody'})`,
@@ -224,8 +227,8 @@ export function judge(input: VerdictInput): Verdict {
       }
     }
     if (wrongs.length > 0) {
-      wrong++;
-      problems.push(`wrong: ${id}: ${wrongs.join('; ')} (ledger: ${describeLedger(id)})`);
+      wrongIDs.add(id);
+      problems.push(`wrong: ${id}: ${wrongs.join('; ')} (ledger: ${describeLedger(id)}; checkpoints: ${describeCheckpoints(record)})`);
     }
   }
 
@@ -236,7 +239,7 @@ export function judge(input: VerdictInput): Verdict {
       const by = (c.output as StepOutput | undefined)?.by;
       return `${c.functionID} by ${by === undefined ? '?' : name(by)} ${c.startedAtMs ?? '?'}..${c.completedAtMs ?? '?'}`;
     });
-    return `${record.status} on ${record.executorID} [${each.join('; ')}]`;
+    return `${record.status} on ${record.executorID}, recovery attempts ${record.recoveryAttempts} [${each.join('; ')}]`;
   }
 
   function describeLedger(id: string): string {
@@ -245,6 +248,7 @@ export function judge(input: VerdictInput): Verdict {
     return rows.map((e) => `${e.kind === 'return' ? 'return' : `step ${e.step}`} by ${describe(e)}`).join('; ');
   }
 
+  const wrong = wrongIDs.size;
   const counts: VerdictCounts = {
     workflows: input.expected.size,
     faults: faultCounts,
