@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, it } from 'node:test';
 import { describeEachBackend, dropFreshDatabases, postgresBaseUrl } from '../support/backends.js';
-import { databaseOf, terminateBackends } from './support/pg-server.js';
+import { databaseOf, terminateBackends, type Terminated } from './support/pg-server.js';
 import { assertPromiseKept, pause, Scenario } from './support/scenario.js';
 import { failureEvidence, Mailboxes, percentile, recordServerFault, returnedTwice, waitForReturns } from './support/server-faults.js';
 
@@ -40,9 +40,9 @@ describeEachBackend(
       const database = databaseOf(s.systemDatabaseUrl);
       const terminate = async () => {
         const atMs = Date.now();
-        const n = await terminateBackends(postgresBaseUrl, database);
+        const ended = await terminateBackends(postgresBaseUrl, database);
         await recordServerFault(s, 'terminate', atMs);
-        return n;
+        return ended;
       };
       const workers = ['w1', 'w2', 'w3'].map((label) => s.cluster.start(label, { executorID: label }));
       await Promise.all(workers.map((w) => s.cluster.ready(w)));
@@ -53,7 +53,7 @@ describeEachBackend(
       const started = Date.now();
       const feeding = s.enqueueSteadily(WORKFLOWS, 60); // ~5 s of drain
       await waitForReturns(s, 20, 30_000);
-      const terminated: number[] = [];
+      const terminated: Terminated[] = [];
       // The fault schedule: a termination before each round of sends, and one in the middle of it.
       for (let k = 0; k < MESSAGES_EACH; k++) {
         terminated.push(await terminate());
@@ -73,12 +73,13 @@ describeEachBackend(
       for (const line of await failureEvidence(s)) console.log(`backend-kills: ${line}`);
       const l = messaging.latencies;
       console.log(
-        `backend-kills: ${terminated.length} rounds of terminations (${terminated.join(', ')} backends) over ${Date.now() - started} ms; ` +
+        `backend-kills: ${terminated.length} rounds of terminations (${terminated.map((t) => `${t.n}/${t.listening}`).join(', ')} backends/of them LISTEN) over ${Date.now() - started} ms; ` +
           `drained ${drained}, mailboxes done ${delivered}; ${l.length} messages received, latency p50 ${percentile(l, 50)} ms, ` +
           `p99 ${percentile(l, 99)} ms, slowest ${messaging.slowest}`,
       );
       for (const p of messaging.problems.slice(0, 20)) console.log(`backend-kills: ${p}`);
       assert.equal(verdict.counts.faults.terminate, terminated.length);
+      assert.ok(terminated.every((t) => t.listening >= 1), 'every round ended LISTEN connections too');
       assertPromiseKept(verdict, s.cluster);
       assert.equal(verdict.counts.allowedExtra, 0, 'no process died: no step may have run twice');
       assert.deepEqual(returnedTwice(await s.ledger.executions()), [], 'no workflow body ran again after it returned');

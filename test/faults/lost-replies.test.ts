@@ -5,7 +5,8 @@
 // error, the statement retried or reconciled), and the outcome is judged from outside:
 //
 //   the queue claim            the workflows it took still run, exactly once, promptly: not stranded PENDING under a
-//                              live executor (no other executor exists to take them over)
+//                              live executor (no other executor exists to take them over); also the claim of a queue
+//                              with a global limit, which runs in a transaction: there the reply to its COMMIT is lost
 //   a step checkpoint          the step is not run again
 //   a workflow completion      the completion is not lost, and the workflow is not run again
 //   send (client and workflow) the message is delivered once
@@ -42,11 +43,21 @@ afterEach(async () => {
 after(dropFreshDatabases);
 
 /** A scenario whose one worker, w1, reaches the database through a fresh proxy. */
-async function throughProxy(name: string): Promise<{ s: Scenario; proxy: PgProxy; worker: WorkerRun }> {
+async function throughProxy(
+  name: string,
+  options: { queue?: string; workerEnv?: Record<string, string> } = {},
+): Promise<{ s: Scenario; proxy: PgProxy; worker: WorkerRun }> {
   const s = (scenario = await Scenario.create({
     name,
     backend: 'postgres',
-    workerEnv: { FAULT_APP_VERSION: 'faults-v1', FAULT_LEASE_MS: '3000', FAULT_WORKER_CONCURRENCY: '10', FAULT_STEP_MS: '10-60' },
+    queue: options.queue,
+    workerEnv: {
+      FAULT_APP_VERSION: 'faults-v1',
+      FAULT_LEASE_MS: '3000',
+      FAULT_WORKER_CONCURRENCY: '10',
+      FAULT_STEP_MS: '10-60',
+      ...options.workerEnv,
+    },
   }));
   const p = (proxy = await PgProxy.start(s.systemDatabaseUrl));
   const worker = s.cluster.start('w1', { executorID: 'w1', env: { FAULT_SYSTEM_DB: p.via(s.systemDatabaseUrl) } });
@@ -88,6 +99,27 @@ describeEachBackend(
       const states = await s.systemState();
       const lastDone = Math.max(...(await Promise.all(taken.map(async (id) => (await s.client.getWorkflow(id))?.updatedAt ?? Infinity))));
       console.log(`lost-replies: the lost claim took ${taken.length} workflows; all finished: ${finished}; the last of them ${lastDone - reply.cutAtMs} ms after the cut`);
+      assert.ok(taken.length >= 2, `the lost claim took workflows: ${JSON.stringify(reply.rows).slice(0, 300)}`);
+      for (const id of taken) assert.equal(states.get(id)?.status, 'SUCCESS', `${id}, taken by the lost claim, ran`);
+      await assertExactlyOnce(s);
+      assert.ok(lastDone - reply.cutAtMs < PROMPT_MS, `the lost claim's workflows finished ${lastDone - reply.cutAtMs} ms after the cut`);
+    });
+
+    it('the claim of a queue with a global limit (a transaction): the reply to its COMMIT lost, what it took still runs', async () => {
+      const { s, proxy, worker } = await throughProxy('lost-limited-claim', {
+        queue: 'limited',
+        workerEnv: { FAULT_QUEUE: 'faults', FAULT_LIMITED_QUEUE: 'limited', FAULT_LIMITED_CONCURRENCY: '8' },
+      });
+      // The claim runs between BEGIN and COMMIT (after the queue's advisory lock): its rows go through, the reply
+      // to the COMMIT is the one lost. Its rows tell what it took.
+      const pending = proxy.loseReply([statement('transact_claim')], { when: (rows) => rows.length >= 2 });
+      await s.enqueue(40);
+      const reply = await lost(s, worker, pending, 'a claim in a transaction');
+      const taken = reply.rows.map((r) => r.find((c) => c?.startsWith(s.prefix))).filter((id): id is string => id !== undefined);
+      const finished = await s.waitForAll(PROMPT_MS + 10_000);
+      const states = await s.systemState();
+      const lastDone = Math.max(...(await Promise.all(taken.map(async (id) => (await s.client.getWorkflow(id))?.updatedAt ?? Infinity))));
+      console.log(`lost-replies: the lost claim (in a transaction) took ${taken.length} workflows; all finished: ${finished}; the last of them ${lastDone - reply.cutAtMs} ms after the cut`);
       assert.ok(taken.length >= 2, `the lost claim took workflows: ${JSON.stringify(reply.rows).slice(0, 300)}`);
       for (const id of taken) assert.equal(states.get(id)?.status, 'SUCCESS', `${id}, taken by the lost claim, ran`);
       await assertExactlyOnce(s);

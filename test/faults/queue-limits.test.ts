@@ -70,9 +70,9 @@ describeEachBackend(
       for (let round = 1; round <= 6; round++) {
         await pause(800 + Math.random() * 700); // the fault schedule
         const atMs = Date.now();
-        const n = await server.terminateBackends(databaseOf(url));
+        const ended = await server.terminateBackends(databaseOf(url));
         await recordServerFault(s, 'terminate', atMs);
-        schedule.push(`+${atMs - started} ms: ${n} backends terminated`);
+        schedule.push(`+${atMs - started} ms: ${ended.n} backends terminated (${ended.listening} LISTEN)`);
         if (round === 3) {
           const { downAtMs, upAtMs } = server.restartImmediately();
           await recordServerFault(s, 'restart', downAtMs);

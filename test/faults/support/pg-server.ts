@@ -127,7 +127,7 @@ export class FaultPostgres {
    * Terminates every backend connected to `database` except the caller's own admin connection (this one runs on a
    * connection of its own to the maintenance database, so it spares nothing else). Returns how many were ended.
    */
-  async terminateBackends(database: string): Promise<number> {
+  async terminateBackends(database: string): Promise<Terminated> {
     return terminateBackends(this.adminUrl, database);
   }
 
@@ -143,22 +143,31 @@ export class FaultPostgres {
   }
 }
 
+/** How many backends were terminated, and how many of them were LISTEN connections (their last statement a LISTEN). */
+export interface Terminated {
+  n: number;
+  listening: number;
+}
+
 /**
  * Terminates every backend of `database` on the server of `adminUrl`, except this admin connection itself (which is
  * on another database, so it spares nothing of the application's). Only the backends of that one database are
- * touched: on the shared server that database is the scenario's own. Returns how many were terminated.
+ * touched: on the shared server that database is the scenario's own.
  */
-export async function terminateBackends(adminUrl: string, database: string): Promise<number> {
+export async function terminateBackends(adminUrl: string, database: string): Promise<Terminated> {
   const admin = new pg.Client({ connectionString: adminUrl });
   admin.on('error', () => {});
   await admin.connect();
   try {
     const { rows } = await admin.query(
-      `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
-        WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
+      `WITH ended AS (
+         SELECT pg_terminate_backend(pid) AS ok, query ILIKE 'LISTEN %' AS listening FROM pg_stat_activity
+          WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+       )
+       SELECT count(*) FILTER (WHERE ok)::int AS n, count(*) FILTER (WHERE ok AND listening)::int AS listening FROM ended`,
       [database],
     );
-    return rows[0].n;
+    return { n: rows[0].n, listening: rows[0].listening };
   } finally {
     await admin.end().catch(() => {});
   }
