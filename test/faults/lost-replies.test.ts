@@ -7,8 +7,8 @@
 //   the queue claim            the workflows it took still run, exactly once, promptly: not stranded PENDING under a
 //                              live executor (no other executor exists to take them over); also the claim of a queue
 //                              with a global limit, which runs in a transaction: there the reply to its COMMIT is lost
-//   a step checkpoint          the step is not run again
-//   a workflow completion      the completion is not lost, and the workflow is not run again
+//   a step checkpoint          the step is not run again (alone, and in a group-commit batch)
+//   a workflow completion      the completion is not lost, and the workflow is not run again (alone, and batched)
 //   send (client and workflow) the message is delivered once
 //   recv                       the message it took is returned promptly, well under the recv's timeout
 //
@@ -153,6 +153,25 @@ describeEachBackend(
       for (const id of completed) assert.equal(states.get(id)?.status, 'SUCCESS', `${id}, completed by the lost statement`);
       await assertExactlyOnce(s);
     });
+
+    // The group-commit paths: many concurrent checkpoints or completions written by one statement. Short steps and
+    // no pause between them make batches frequent.
+    for (const [what, name] of [
+      ['step checkpoints', 'transact_record_steps_batch'],
+      ['completions', 'transact_complete_workflows_batch'],
+    ] as const) {
+      it(`a batch of ${what}: none is lost, nothing runs again`, async () => {
+        const { s, proxy, worker } = await throughProxy(`lost-batch-${name.includes('steps') ? 'steps' : 'completions'}`, {
+          workerEnv: { FAULT_STEP_MS: '0-5' },
+        });
+        const pending = proxy.loseReply([statement(name)], { nth: 2, when: (rows) => rows.length >= 2 });
+        await s.enqueue(120, 20);
+        const reply = await lost(s, worker, pending, `a batch of ${what}`);
+        const finished = await s.waitForAll(PROMPT_MS + 10_000);
+        console.log(`lost-replies: the lost batch wrote ${reply.rows.length} rows; all finished: ${finished}`);
+        await assertExactlyOnce(s);
+      });
+    }
 
     it('send, from a client and from a workflow: each message delivered once', async () => {
       const { s, proxy, worker } = await throughProxy('lost-send');
