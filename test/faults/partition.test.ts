@@ -6,6 +6,9 @@
 // a kill at that moment, only the steps a had in flight (support/verdict.ts). Then the partition heals and a's
 // held statements reach the server: a must record nothing it no longer owns -- nothing in the system database
 // changes, a's ledger has no execution that started after the takeover, and no checkpoint of a's completed after it.
+//
+// A second scenario black-holes the worker for less than its lease: that only pauses it. Nothing is taken over, it
+// finishes its own workflows after the heal, and no step runs twice.
 
 import assert from 'node:assert/strict';
 import { after, afterEach, it } from 'node:test';
@@ -126,6 +129,57 @@ describeEachBackend(
       check(() => assert.equal(settled, true, `a let go of what it lost: ${settled}`));
       for (const id of held) check(() => assert.equal(before.get(id)?.executorID, 'b', `${id} was finished by b`));
       assert.deepEqual(failures, []);
+    });
+
+    it('a partition shorter than the lease only pauses the worker: nothing is taken over, nothing runs twice', async () => {
+      const SHORT_LEASE_MS = 6000;
+      const SHORT_PARTITION_MS = 1500;
+      const s = (scenario = await Scenario.create({
+        name: 'partition-short',
+        backend: 'postgres',
+        workerEnv: {
+          FAULT_APP_VERSION: 'faults-v1',
+          FAULT_LEASE_MS: String(SHORT_LEASE_MS),
+          FAULT_WORKER_CONCURRENCY: '8',
+          FAULT_STEP_MS: '50-200',
+          FAULT_GAP_MS: '50-200',
+        },
+      }));
+      proxy = await PgProxy.start(s.systemDatabaseUrl);
+      const a = s.cluster.start('a', { executorID: 'a', env: { FAULT_SYSTEM_DB: proxy.via(s.systemDatabaseUrl) } });
+      const b = s.cluster.start('b', { executorID: 'b' });
+      await Promise.all([a, b].map((w) => s.cluster.ready(w)));
+      const incarnationOfA = async () =>
+        (await queryRows(s.systemDatabaseUrl, `SELECT incarnation FROM dbos.transact_executor_heartbeats WHERE executor_id = 'a'`))[0]?.incarnation;
+      const heldBy = await incarnationOfA();
+
+      await s.enqueue(60);
+      await waitUntil(async () => (await s.ledger.inFlightAt(a.incarnation)).length >= 6, {
+        timeoutMs: 20_000,
+        intervalMs: 5,
+        message: 'a busy with six workflows',
+      });
+      const partitionedAt = Date.now();
+      proxy.blackHole();
+      const held = await s.ledger.inFlightAt(a.incarnation);
+      // Shorter than the lease, it is an outage as a sees it: a fault that explains nothing.
+      await s.ledger.recordFault(a.incarnation, 'outage', partitionedAt);
+      await pause(SHORT_PARTITION_MS); // the fault schedule: the partition's length
+      const stillHeld = await incarnationOfA();
+      proxy.heal();
+      const finished = await s.waitForAll(30_000);
+      const verdict = await s.verdict();
+      const states = await s.systemState();
+      for (const line of await failureEvidence(s)) console.log(`partition-short: ${line}`);
+      console.log(
+        `partition-short: a held ${held.length} workflows when black-holed for ${SHORT_PARTITION_MS} ms ` +
+          `(lease ${SHORT_LEASE_MS} ms); all finished: ${finished}; a's warnings: ${warningsOf(a.worker.stderr(), 3).join(' // ').slice(0, 400) || 'none'}`,
+      );
+      assert.equal(verdict.counts.faults.outage, 1);
+      assertPromiseKept(verdict, s.cluster);
+      assert.equal(verdict.counts.allowedExtra, 0, 'no lease lapsed and no process died: no step may have run twice');
+      assert.equal(stillHeld, heldBy, "a's heartbeat row was not taken during the partition");
+      for (const id of held) assert.equal(states.get(id)?.executorID, 'a', `${id} was finished by a, which kept it`);
     });
   },
   ['postgres'],
