@@ -15,6 +15,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { DBOSInitializationError } from '../errors.js';
 import type { Executor, LeaseGuard } from '../runtime/executor.js';
 import {
   beat,
@@ -30,6 +31,9 @@ import {
 import { hostID, processExists } from './host.js';
 
 export const DEFAULT_EXECUTOR_LEASE_MS = 30_000;
+
+/** The incarnations launched in this process and not yet stopped (an engine shut down and launched again is gone). */
+const liveIncarnations = new Set<string>();
 
 /** A step may start while the last acknowledged beat was sent within this fraction of the lease. */
 const LEASE_SAFETY = 0.75;
@@ -76,26 +80,46 @@ export class Heartbeat implements LeaseGuard {
   }
 
   /**
-   * At launch, before this executor recovers its own unfinished work: takes its executor ID over from any earlier
-   * incarnation, and reports that incarnation when it may still be alive (a second process given the same ID).
+   * At launch, before this executor recovers its own unfinished work: takes its executor ID over from an earlier
+   * incarnation once that one is known to be gone (its process gone from this host, its row older than the lease, or
+   * a shutdown that removed it). An earlier holder that may still be running is waited for, for as long as its lease
+   * could still hold; one that keeps beating makes the launch fail: two live processes cannot share an executor ID
+   * without running each other's steps again.
    */
   async claim(): Promise<void> {
-    const sentAt = performance.now();
-    let previous: PreviousHolder | undefined;
-    try {
-      previous = await claimExecutorID(this.executor.db, this.me);
-    } catch (err) {
-      if (!isMissingTable(err)) throw err;
-      this.disable();
-      return;
-    }
-    this.beatSentAt = sentAt;
-    if (previous && previous.incarnation !== null && !this.provablyGone(previous) && previous.silentMs < this.leaseMs) {
-      this.executor.logger.warn(
-        `Executor ID ${this.me.executorID} was in use by a process that beat ${previous.silentMs} ms ago ` +
-          `(${previous.hostname ?? 'unknown host'}, pid ${previous.pid ?? '?'}); its unfinished work is taken over now. ` +
-          'If that process is still running, give each process its own executor ID.',
-      );
+    const giveUpAt = performance.now() + this.leaseMs + this.intervalMs;
+    let told = false;
+    for (;;) {
+      const sentAt = performance.now();
+      let claimed: { taken: boolean; previous?: PreviousHolder };
+      try {
+        claimed = await claimExecutorID(this.executor.db, this.me, (p) => p.silentMs >= this.leaseMs || this.provablyGone(p));
+      } catch (err) {
+        if (!isMissingTable(err)) throw err;
+        this.disable();
+        return;
+      }
+      if (claimed.taken) {
+        this.beatSentAt = sentAt;
+        liveIncarnations.add(this.me.incarnation);
+        return;
+      }
+      const p = claimed.previous!;
+      const holder = `${p.hostname ?? 'an unknown host'}, pid ${p.pid ?? '?'}`;
+      if (performance.now() >= giveUpAt) {
+        throw new DBOSInitializationError(
+          `Executor ID ${this.me.executorID} is in use by a running process (${holder}, last heartbeat ${p.silentMs} ms ago): ` +
+            'give each process its own executor ID (DBOS__VMID or executorID), or stop that process first',
+        );
+      }
+      if (!told) {
+        told = true;
+        this.executor.logger.info(
+          `Executor ID ${this.me.executorID} was held by a process that beat ${p.silentMs} ms ago (${holder}); ` +
+            `waiting up to ${this.leaseMs - p.silentMs} ms for it to stop or its lease to lapse before taking its work over`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, Math.min(this.intervalMs, Math.max(10, this.leaseMs - p.silentMs))));
     }
   }
 
@@ -115,9 +139,14 @@ export class Heartbeat implements LeaseGuard {
     this.disabled = true;
   }
 
-  /** Whether the process of this heartbeat row is known to be gone: it ran on this host and its PID is free. */
-  private provablyGone(row: { hostID: string | null; pid: number | null }): boolean {
-    return row.hostID === this.me.hostID && row.pid !== null && row.pid !== this.me.pid && !processExists(row.pid);
+  /**
+   * Whether the process of this heartbeat row is known to be gone: it ran on this host and its PID is free, or it was
+   * an earlier launch in this very process that has stopped.
+   */
+  private provablyGone(row: { hostID: string | null; pid: number | null; incarnation: string | null }): boolean {
+    if (row.hostID !== this.me.hostID || row.pid === null) return false;
+    if (row.pid === this.me.pid) return row.incarnation === null || !liveIncarnations.has(row.incarnation);
+    return !processExists(row.pid);
   }
 
   // ---------------------------------------------------------------------------------------------- the lease
@@ -222,6 +251,7 @@ export class Heartbeat implements LeaseGuard {
   /** Stops beating; `remove` deletes the row (a clean shutdown that handed its work back: gone, not dead). */
   async stop(remove: boolean): Promise<void> {
     this.stopped = true;
+    liveIncarnations.delete(this.me.incarnation);
     clearTimeout(this.timer);
     await this.running;
     await this.renewing;

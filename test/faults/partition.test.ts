@@ -163,7 +163,7 @@ describeEachBackend(
       proxy.blackHole();
       const held = await s.ledger.inFlightAt(a.incarnation);
       // Shorter than the lease, it is an outage as a sees it: a fault that explains nothing.
-      await s.ledger.recordFault(a.incarnation, 'outage', partitionedAt);
+      await s.ledger.recordFault(a.incarnation, 'short-outage', partitionedAt);
       await pause(SHORT_PARTITION_MS); // the fault schedule: the partition's length
       const stillHeld = await incarnationOfA();
       proxy.heal();
@@ -175,7 +175,7 @@ describeEachBackend(
         `partition-short: a held ${held.length} workflows when black-holed for ${SHORT_PARTITION_MS} ms ` +
           `(lease ${SHORT_LEASE_MS} ms); all finished: ${finished}; a's warnings: ${warningsOf(a.worker.stderr(), 3).join(' // ').slice(0, 400) || 'none'}`,
       );
-      assert.equal(verdict.counts.faults.outage, 1);
+      assert.equal(verdict.counts.faults['short-outage'], 1);
       assertPromiseKept(verdict, s.cluster);
       assert.equal(verdict.counts.allowedExtra, 0, 'no lease lapsed and no process died: no step may have run twice');
       assert.equal(stillHeld, heldBy, "a's heartbeat row was not taken during the partition");

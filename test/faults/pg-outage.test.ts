@@ -50,7 +50,7 @@ describeEachBackend(
       await waitForReturns(s, WORKFLOWS / 4, 60_000);
       server.stop('immediate');
       const downAtMs = Date.now();
-      await recordServerFault(s, 'outage', downAtMs);
+      await recordServerFault(s, 'short-outage', downAtMs);
       await pause(OUTAGE_MS); // the fault schedule: the outage's length
       server.start();
       const upAtMs = Date.now();
@@ -62,7 +62,7 @@ describeEachBackend(
         `pg-outage: down at +${downAtMs - started} ms for ${upAtMs - downAtMs} ms; all finished ${Date.now() - upAtMs} ms after it came back ` +
           `(finished: ${finished}; drain ${drainMs} ms)`,
       );
-      assert.equal(verdict.counts.faults.outage, 1);
+      assert.equal(verdict.counts.faults['short-outage'], 1);
       assertPromiseKept(verdict, s.cluster);
       assert.equal(verdict.counts.allowedExtra, 0, 'no process died: no step may have run twice');
       assert.deepEqual(returnedTwice(await s.ledger.executions()), [], 'no workflow body ran again after it returned');

@@ -83,7 +83,7 @@ describe('the verdict on server- and network-level faults', () => {
     assert.deepEqual(counts(rerunAfter('A', 'kill')), { allowedExtra: 1, unexplained: 0, wrong: 0 });
   });
 
-  for (const kind of ['restart', 'outage', 'terminate', 'lost-reply'] as const) {
+  for (const kind of ['restart', 'short-outage', 'terminate', 'lost-reply'] as const) {
     it(`a ${kind} of the database explains no execution`, () => {
       const v = rerunAfter('postgres', kind);
       assert.deepEqual(counts(v), { allowedExtra: 0, unexplained: 1, wrong: 0 });
@@ -168,13 +168,13 @@ describe('the verdict on server- and network-level faults', () => {
       .fault('postgres', 'restart', 10)
       .fault('postgres', 'terminate', 20)
       .fault('postgres', 'terminate', 30)
-      .fault('postgres', 'outage', 40)
+      .fault('postgres', 'short-outage', 40)
       .fault('A', 'lost-reply', 50)
       .fault('B', 'partition', 60)
       .judge();
     assert.equal(
       v.line,
-      'faults: hand-made workflows=1 lost-replies=1 outages=1 partitions=1 restarts=1 terminations=2 executions=3 allowed-extra=0 unexplained=0 lost=0 stuck=0 wrong=0',
+      'faults: hand-made workflows=1 lost-replies=1 partitions=1 restarts=1 short-outages=1 terminations=2 executions=3 allowed-extra=0 unexplained=0 lost=0 stuck=0 wrong=0',
     );
   });
 });

@@ -30,7 +30,7 @@ export interface WorkerRun {
   exitedAtMs?: number;
   exit?: number | string;
   /** Set when the test ended the process on purpose (kill or clean shutdown). */
-  ended?: 'kill' | 'shutdown' | 'cleanup';
+  ended?: 'kill' | 'shutdown' | 'cleanup' | 'refused';
 }
 
 export interface StartOptions {
@@ -125,6 +125,13 @@ export class Cluster {
     await waitUntil(() => processState(run.pid) === 'T', { timeoutMs: 5000, intervalMs: 5, message: `${run.incarnation} stopped` });
     const atMs = Date.now();
     await this.ledger.recordFault(run.incarnation, 'stop', atMs);
+    return atMs;
+  }
+
+  /** A fault done to every live process at once (the system database went away): stamped now for each. */
+  async stampAll(kind: 'outage'): Promise<number> {
+    const atMs = Date.now();
+    for (const run of this.live()) await this.ledger.recordFault(run.incarnation, kind, atMs);
     return atMs;
   }
 

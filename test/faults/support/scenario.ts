@@ -20,8 +20,6 @@ export interface ScenarioOptions {
   /** The scenario's name: the verdict line's, and the prefix of its workflow IDs. */
   name: string;
   backend: BackendKind;
-  /** The system database (a postgres:// URL on a server the test runs itself); default: a fresh one for `backend`. */
-  systemDatabaseUrl?: string;
   steps?: number;
   queue?: string;
   /** The environment of every worker: FAULT_APP_VERSION, FAULT_LEASE_MS, FAULT_WORKER_CONCURRENCY, FAULT_STEP_MS, ... */
@@ -31,6 +29,8 @@ export interface ScenarioOptions {
    * the workers' FAULT_WORKER_CONCURRENCY) and the workers find it in the system database.
    */
   queueSource?: 'code' | 'database';
+  /** A system database of the test's choosing (on a private server, say); default: a fresh one of `backend`. */
+  systemDatabaseUrl?: string;
 }
 
 export class Scenario {
