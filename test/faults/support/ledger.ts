@@ -8,7 +8,13 @@
 //   faults        what was done to an incarnation and when: `kill` (SIGKILL, stamped once the process is gone),
 //                 `stop` (SIGSTOP, stamped once the process is stopped), `shutdown` (stamped by the worker itself
 //                 the moment it calls DBOS.shutdown()), `outage` (the system database's server went away under a
-//                 live process: stamped for every live incarnation once the server is down)
+//                 live process for longer than the lease: stamped for every live incarnation once the server is
+//                 down), `partition` (a network partition of that worker, stamped at the moment another executor took
+//                 its work over: until then it could still legitimately start steps); and the faults that must only
+//                 pause work, which explain no execution (see verdict.ts): `restart` (the server stopped with
+//                 -m immediate and started again), `short-outage` (the database away for less than the lease),
+//                 `terminate` (every backend of the system database terminated), `lost-reply` (a statement
+//                 committed, then the worker's connection closed before the reply reached it)
 //
 // Times are Date.now() of the process that writes the row; every process of a scenario runs on this machine, so
 // they share one clock. Within one incarnation, `seq` orders its executions exactly.
@@ -31,7 +37,11 @@ export interface Execution {
   atMs: number;
 }
 
-export type FaultKind = 'kill' | 'stop' | 'shutdown' | 'outage';
+export type FaultKind = 'kill' | 'stop' | 'shutdown' | 'outage' | 'partition' | ServerFaultKind;
+
+/** Faults done to the database or the wire that must only pause work: they explain no execution. */
+export type ServerFaultKind = 'restart' | 'short-outage' | 'terminate' | 'lost-reply';
+export const SERVER_FAULT_KINDS: readonly ServerFaultKind[] = ['restart', 'short-outage', 'terminate', 'lost-reply'];
 
 export interface Fault {
   incarnation: string;
@@ -76,7 +86,7 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS faults (
      id bigserial PRIMARY KEY,
      incarnation text NOT NULL,
-     kind text NOT NULL CHECK (kind IN ('kill', 'stop', 'shutdown', 'outage')),
+     kind text NOT NULL CHECK (kind IN ('kill', 'stop', 'shutdown', 'outage', 'partition', 'restart', 'short-outage', 'terminate', 'lost-reply')),
      at_ms bigint NOT NULL
    )`,
 ];

@@ -9,16 +9,21 @@
 //
 // An extra execution of (workflow W, step k) by incarnation I is explained -- "allowed extra" -- only when it was
 // the step in flight in I at the moment I was faulted:
-//   (1) I has a fault (kill, stop, shutdown, outage) at or after the moment the execution started;
+//   (1) I has a fault (kill, stop, shutdown, outage, partition) at or after the moment the execution started;
 //   (2) I never went on with W: no later execution of W in I (a later step, this step again, or W's return);
 //   (3) nobody ran (W, k) again before that fault: the next execution of (W, k) started at or after it (two live
 //       processes running one step at the same time is never explained by a fault that came later);
 //   (4) its result is not the one checkpointed (a step whose result was recorded had completed: it was not in flight),
 //       and it started before the checkpointed run (a run after that re-ran a completed step, or ran beside it).
+// Faults done to the database or the wire that must only pause work (restart, short-outage, terminate, lost-reply:
+// see ledger.ts) explain nothing, whatever incarnation they name: an outage must pause work, never decide outcomes,
+// so the engine must come through them without running a step again. A `partition` of an incarnation is stamped at the
+// moment another executor took its work over and explains like a kill at that moment: the partitioned worker's
+// steps started before it may run again elsewhere; one started after it, or gone on with, is unexplained.
 // Everything else is unexplained. The verdict is a pure function of its input, so it is unit-tested on hand-made
 // ledgers (verdict.test.ts), including ones that must fail.
 
-import type { Execution, Fault, FaultKind } from './ledger.js';
+import { SERVER_FAULT_KINDS, type Execution, type Fault, type FaultKind } from './ledger.js';
 import { expectedResult, FAULT_STEP, stepValue, type StepOutput } from './workload.js';
 
 export interface StepCheckpoint {
@@ -75,7 +80,18 @@ export interface Verdict {
 }
 
 const STUCK = new Set(['PENDING', 'ENQUEUED', 'DELAYED']);
-const PLURAL: Record<FaultKind, string> = { kill: 'kills', stop: 'stops', shutdown: 'shutdowns', outage: 'outages' };
+const PLURAL: Record<FaultKind, string> = {
+  kill: 'kills',
+  stop: 'stops',
+  shutdown: 'shutdowns',
+  partition: 'partitions',
+  restart: 'restarts',
+  outage: 'outages',
+  'short-outage': 'short-outages',
+  terminate: 'terminations',
+  'lost-reply': 'lost-replies',
+};
+const EXPLAINS_NOTHING = new Set<FaultKind>(SERVER_FAULT_KINDS);
 
 export function judge(input: VerdictInput): Verdict {
   const N = input.stepsPerWorkflow;
@@ -99,8 +115,9 @@ export function judge(input: VerdictInput): Verdict {
   const faultsOf = new Map<string, Fault[]>();
   const faultCounts: Partial<Record<FaultKind, number>> = {};
   for (const f of input.faults) {
-    faultsOf.set(f.incarnation, [...(faultsOf.get(f.incarnation) ?? []), f]);
     faultCounts[f.kind] = (faultCounts[f.kind] ?? 0) + 1;
+    if (EXPLAINS_NOTHING.has(f.kind)) continue;
+    faultsOf.set(f.incarnation, [...(faultsOf.get(f.incarnation) ?? []), f]);
   }
   for (const list of faultsOf.values()) list.sort((a, b) => a.atMs - b.atMs);
 
