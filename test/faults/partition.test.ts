@@ -95,7 +95,9 @@ describeEachBackend(
       const executions = await s.ledger.executions();
       const mine = executions.filter((e) => e.incarnation === a.incarnation);
       const duringPartition = mine.filter((e) => e.atMs >= partitionedAt && e.atMs <= takenOverAt);
-      const afterTakeover = mine.filter((e) => e.atMs > takenOverAt);
+      // Step executions only: a body already past its last step (whose checkpoint committed before the partition, its
+      // reply held back until the heal) may still return; its completion is fenced and changes nothing.
+      const afterTakeover = mine.filter((e) => e.atMs > takenOverAt && e.kind !== 'return');
       const lateCheckpoints = [...after.values()].flatMap((w) =>
         w.steps
           .filter((c) => (c.output as StepOutput | undefined)?.by === a.incarnation && (c.completedAtMs ?? 0) > takenOverAt)
@@ -121,7 +123,7 @@ describeEachBackend(
         assert.deepEqual(
           afterTakeover.map((e) => `${e.workflowID} ${e.kind} ${e.step} at ${e.atMs}`),
           [],
-          'a started nothing after its work was taken over',
+          'a started no step after its work was taken over',
         ),
       );
       check(() => assert.deepEqual(lateCheckpoints, [], 'no checkpoint of a completed after the takeover'));
