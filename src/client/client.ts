@@ -40,6 +40,7 @@ import { Wakeups } from '../runtime/wakeups.js';
 import type { WorkflowStatus } from '../runtime/workflow-status.js';
 import { deserializeArgs } from '../serialization/index.js';
 import type pg from 'pg';
+import type { PgClient } from './pg-client.js';
 import { DBOSError, DBOSInvalidWorkflowInputError } from '../errors.js';
 import { QueueAdmin } from '../queues/admin.js';
 import type { RegisterQueueOptions, WorkflowQueue } from '../queues/workflow-queue.js';
@@ -200,7 +201,7 @@ export class DBOSClient {
 
   /** enqueuePortable inside a transaction the caller holds (see enqueueInTransaction). PostgreSQL only. */
   async enqueuePortableInTransaction<T = unknown>(
-    pgClient: pg.ClientBase,
+    pgClient: PgClient,
     options: ClientEnqueueOptions,
     positionalArgs: unknown[],
     namedArgs?: Record<string, unknown>,
@@ -221,13 +222,13 @@ export class DBOSClient {
    * Enqueues inside a transaction the caller holds on its own `pg` connection to the same database: the workflow
    * exists exactly when the caller's transaction commits. PostgreSQL only.
    */
-  async enqueueInTransaction<T = unknown>(pgClient: pg.ClientBase, options: ClientEnqueueOptions, ...args: unknown[]): Promise<WorkflowHandle<T>> {
+  async enqueueInTransaction<T = unknown>(pgClient: PgClient, options: ClientEnqueueOptions, ...args: unknown[]): Promise<WorkflowHandle<T>> {
     return this.retrieveWorkflow<T>(await enqueueFromClient(this.callerTransaction(pgClient), this.owned(options), args));
   }
 
   /** Sends inside a transaction the caller holds (see enqueueInTransaction). PostgreSQL only. */
   async sendInTransaction<T>(
-    pgClient: pg.ClientBase,
+    pgClient: PgClient,
     destinationID: string,
     message: T,
     topic?: string,
@@ -237,9 +238,9 @@ export class DBOSClient {
     await sendMessage({ ...this.messaging, db: this.callerTransaction(pgClient) }, destinationID, message, topic, idempotencyKey, options);
   }
 
-  private callerTransaction(pgClient: pg.ClientBase): SqlDriver {
+  private callerTransaction(pgClient: PgClient): SqlDriver {
     if (!(this.db instanceof PostgresDriver)) throw new DBOSError('…InTransaction methods need a PostgreSQL system database');
-    return this.db.inCallerTransaction(pgClient);
+    return this.db.inCallerTransaction(pgClient as pg.ClientBase);
   }
 
   async cancelWorkflow(workflowID: string, options: { cancelChildren?: boolean } = {}): Promise<void> {
