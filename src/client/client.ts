@@ -41,6 +41,7 @@ import type { WorkflowStatus } from '../runtime/workflow-status.js';
 import { deserializeArgs } from '../serialization/index.js';
 import type pg from 'pg';
 import type { PgClient } from './pg-client.js';
+import { enqueueDebounced } from './debouncer.js';
 import { DBOSError, DBOSInvalidWorkflowInputError } from '../errors.js';
 import { QueueAdmin } from '../queues/admin.js';
 import type { RegisterQueueOptions, WorkflowQueue } from '../queues/workflow-queue.js';
@@ -209,6 +210,15 @@ export class DBOSClient {
     const portable = { ...this.owned(options), serializationType: 'portable' as const };
     const db = this.callerTransaction(pgClient);
     return this.retrieveWorkflow<T>(await enqueueFromClient(db, portable, portableArgs(positionalArgs, namedArgs)));
+  }
+
+  /**
+   * Enqueues a debounced workflow, DELAYED by `options.delaySeconds` and holding `options.deduplicationID` (the
+   * debounce key's), whose start later debounce calls may push back until `debounceDeadlineEpochMS`; DBOS's
+   * DebouncerClient is written against it. Returns the workflow ID (see src/client/debouncer.ts).
+   */
+  enqueueDebounced(options: ClientEnqueueOptions, debounceDeadlineEpochMS: number | undefined, args: unknown[]): Promise<string> {
+    return enqueueDebounced(this.db, this.owned(options), debounceDeadlineEpochMS, args);
   }
 
   /** For DebouncerClient: one debounce call on this client's database. Not part of the public API. @internal */
