@@ -2,6 +2,7 @@
 // the runtime) because its registration key is the class name as the decorators settle it (DBOS.className
 // overrides included); the runtime only keeps the table (runtime/instances.ts) it finds instances in again.
 
+import { checkClassName } from './validation.js';
 import { classOf } from './decorators.js';
 import { DBOSInitializationError } from './errors.js';
 import { registerInstance } from './runtime/instances.js';
@@ -14,6 +15,7 @@ export abstract class ConfiguredInstance {
     if (typeof name !== 'string' || name === '') {
       throw new DBOSInitializationError('A ConfiguredInstance needs a non-empty name: it is recorded with each of its workflows');
     }
+    checkClassName('instance name', name); // recorded in config_name, varchar(255) on PostgreSQL
     this.name = name;
     registerInstance(classOf(this).name, this);
   }

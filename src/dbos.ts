@@ -6,7 +6,6 @@ import {
   DBOSError,
   DBOSExecutorNotInitializedError,
   DBOSInitializationError,
-  DBOSInvalidQueuePriorityError,
   DBOSInvalidWorkflowInputError,
   DBOSInvalidScheduleError,
   DBOSNotRegisteredError,
@@ -72,6 +71,7 @@ import { checkSchedulerConfig, declareScheduled, forgetDeclaredSchedules, type S
 import * as schedules from './scheduler/schedules.js';
 import type { ListSchedulesFilters, ScheduleEnv, ScheduleOptions, ScheduleUpdate, WorkflowSchedule } from './scheduler/schedules.js';
 import { INTERNAL_QUEUE } from './sysdb/rows.js';
+import { checkClassName, checkFunctionName, checkSleepMs, checkStartOptions, checkStepConfig } from './validation.js';
 import { clearAlertHandler, setAlertHandler, settleAlerts, type AlertHandler } from './alerts/alerts.js';
 import { forgetDeclaredQueues } from './queues/workflow-queue.js';
 import * as info from './registry-info.js';
@@ -189,6 +189,7 @@ function instanceOption(reg: RegisteredWorkflow, self: unknown): StartOptions {
 }
 
 function stepWrapper(fn: AnyFunction, name: string, stepConfig: StepConfig): AnyFunction {
+  checkStep(name, stepConfig);
   const wrapper = function (this: unknown, ...args: unknown[]): Promise<unknown> {
     // Inside a workflow the engine running it records the step, whatever the facade holds at this moment.
     const executor = executorHere();
@@ -206,10 +207,7 @@ function toStartOptions(params: StartWorkflowParams = {}): StartOptions {
     throw new DBOSError('enqueueOptions need a queueName: they only apply to workflows started on a queue');
   }
   const priority = enqueue?.priority;
-  if (priority !== undefined && !(Number.isInteger(priority) && priority >= 0 && priority <= 2147483647)) {
-    throw new DBOSInvalidQueuePriorityError(priority);
-  }
-  return {
+  return checkStartOptions({
     workflowID: params.workflowID,
     queueName: params.queueName,
     timeoutMS: params.timeoutMS,
@@ -224,7 +222,7 @@ function toStartOptions(params: StartWorkflowParams = {}): StartOptions {
     authenticatedUser: params.authenticatedUser,
     authenticatedRoles: params.authenticatedRoles,
     attributes: params.workflowAttributes,
-  };
+  });
 }
 
 /** The owner a standard decorator binds an instance method with: an instance (legacy ones pass the prototype). */
@@ -252,6 +250,12 @@ async function destroyCallbacks(): Promise<void> {
 /** Each configured instance's `initialize()`, in creation order; a failure fails the launch. */
 async function initializeInstances(): Promise<void> {
   for (const instance of allInstances()) await instance.initialize?.();
+}
+
+/** A step's name and configuration, checked where it is declared (or run, for DBOS.runStep). */
+function checkStep(name: string, stepConfig: StepConfig): void {
+  if (name) checkFunctionName('step name', name);
+  checkStepConfig(name || 'step', stepConfig);
 }
 
 /** Runs `fn` as a checkpointed step inside a workflow (management calls are recorded, dbos-spec §3.1). */
@@ -377,6 +381,8 @@ export class DBOS {
       wrapper: undefined as never,
     };
     if (!reg.name) throw new DBOSError('registerWorkflow needs a named function or a name option');
+    checkFunctionName('workflow name', reg.name);
+    if (reg.className) checkClassName('class name', reg.className);
     info.ensureRegistrationOpen(`Workflow ${reg.className ? `${reg.className}.` : ''}${reg.name}`);
     reg.wrapper = workflowWrapper(reg);
     registry.add(reg);
@@ -394,6 +400,11 @@ export class DBOS {
 
   static runStep<Return>(fn: () => Promise<Return> | Return, options: StepConfig = {}): Promise<Return> {
     const name = options.name ?? fn.name ?? 'step';
+    try {
+      checkStep(name, options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const executor = executorHere();
     if (!executor) return Promise.resolve().then(fn);
     return runStep(executor, fn, name, options);
@@ -412,6 +423,7 @@ export class DBOS {
           config: workflowConfig,
           wrapper: undefined as never,
         };
+        checkFunctionName('workflow name', reg.name);
         reg.wrapper = workflowWrapper(reg);
         info.noteWorkflow(reg);
         return reg.wrapper;
@@ -594,6 +606,11 @@ export class DBOS {
   // ------------------------------------------------------------------------------------------- durable time and values
 
   static sleepms(ms: number): Promise<void> {
+    try {
+      checkSleepMs('The sleep duration', ms);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const executor = executorHere();
     if (!executor) return new Promise((r) => setTimeout(r, Math.max(0, ms)));
     return durableSleep(executor, ms);

@@ -2,7 +2,7 @@
 // reference to its function (it may be implemented by another process, or in another language). The row is the one a
 // DBOSClient writes (src/client/enqueue.ts), stamped with this process and, inside a workflow, with its parent.
 
-import { enqueueFromClient, type ClientEnqueueOptions } from './client/enqueue.js';
+import { checkClientEnqueueOptions, enqueueFromClient, type ClientEnqueueOptions } from './client/enqueue.js';
 import { currentFrame, nextStartStorage, type WorkflowContext } from './runtime/context.js';
 import type { Executor } from './runtime/executor.js';
 import { replayedChildStart, startChild } from './runtime/child-start.js';
@@ -28,6 +28,7 @@ export function enqueueByName(
   options: EnqueueWorkflowOptions,
   args: unknown[],
 ): Promise<string> {
+  checkClientEnqueueOptions(options); // before a function ID is taken or anything is read
   const frame = currentFrame();
   const parent = frame && !frame.step ? frame.workflow : undefined;
   const functionID = parent?.nextFunctionID();

@@ -31,6 +31,7 @@ export {
   DBOSWorkflowIDInUseError,
   DBOSStepNondeterminismError,
   // Transact's own, beyond DBOS's list.
+  DBOSCorruptRowError,
   DBOSInvalidScheduleError,
   DBOSRunInterruptedError,
   DBOSSerializationError,

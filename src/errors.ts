@@ -200,6 +200,28 @@ export class DBOSRunInterruptedError extends DBOSError {
   }
 }
 
+/**
+ * A row of the system database that this process cannot read: written by hand, by another tool or by an older
+ * version. It fails the one workflow it belongs to (recorded as that workflow's ERROR outcome), never the dispatcher,
+ * a listing or another workflow. Transact's own code (DBOS's codes stay below 100).
+ */
+export class DBOSCorruptRowError extends DBOSError {
+  constructor(
+    readonly workflowID: string,
+    /** `table.column`, e.g. `workflow_status.authenticated_roles`. */
+    readonly column: string,
+    readonly problem: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `Workflow ${workflowID}: its stored ${column} cannot be read (${problem}). ` +
+        'The row was changed outside this library or written by an incompatible version; fix or delete it.',
+      1002,
+      options,
+    );
+  }
+}
+
 /** A value that the configured serializer cannot turn into text (functions, symbols, cycles, …). */
 export class DBOSSerializationError extends DBOSInvalidWorkflowInputError {
   constructor(what: string, detail: string, options?: { cause?: unknown }) {
@@ -249,6 +271,7 @@ for (const cls of [
   DBOSRunInterruptedError,
   DBOSSerializationError,
   DBOSInvalidScheduleError,
+  DBOSCorruptRowError,
 ]) {
   errorClasses[cls.name] = cls as unknown as new (...args: never[]) => Error;
 }

@@ -46,7 +46,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <script>
 const $ = (s) => document.querySelector(s);
 const esc = (v) => String(v ?? '').replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
-const time = (ms) => (ms ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) : '');
+const time = (ms) => { if (!ms) return ''; const d = new Date(ms); return isNaN(d.getTime()) ? '(invalid: ' + ms + ')' : d.toISOString().replace('T', ' ').slice(0, 19); };
 const show = (v) => (v === undefined || v === null ? '' : typeof v === 'string' ? v : JSON.stringify(v));
 let selected = null;
 

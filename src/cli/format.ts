@@ -11,7 +11,12 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
-const time = (ms: number | undefined) => (ms === undefined ? '' : new Date(ms).toISOString().replace('T', ' ').slice(0, 19));
+/** A time as `YYYY-MM-DD hh:mm:ss`; one a Date cannot hold (a corrupt row) is shown as the number stored. */
+const time = (ms: number | undefined) => {
+  if (ms === undefined || ms === null) return '';
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? `(invalid: ${ms})` : date.toISOString().replace('T', ' ').slice(0, 19);
+};
 
 function brief(value: unknown): string {
   if (value === undefined || value === null) return '';

@@ -39,6 +39,8 @@ import { awaitFinished, awaitOutcome, settleOutcome } from '../runtime/outcome.j
 import { Wakeups } from '../runtime/wakeups.js';
 import type { WorkflowStatus } from '../runtime/workflow-status.js';
 import { deserializeArgs } from '../serialization/index.js';
+import { decodeStored } from '../runtime/corruption.js';
+import { checkOptionalKey, checkText } from '../validation.js';
 import type pg from 'pg';
 import type { PgClient } from './pg-client.js';
 import { enqueueDebounced } from './debouncer.js';
@@ -92,6 +94,7 @@ export class DBOSClient {
   }
 
   static async create(config: DBOSClientConfig): Promise<DBOSClient> {
+    checkOptionalKey('applicationName', config.applicationName);
     const location = systemDatabaseLocation(
       { systemDatabaseUrl: config.systemDatabaseUrl, systemDatabaseSchemaName: config.systemDatabaseSchemaName },
       'client',
@@ -112,8 +115,9 @@ export class DBOSClient {
         return settleOutcome<T>(workflowID, outcome!);
       },
       async getWorkflowInputs<A extends unknown[]>(): Promise<A> {
+        checkText('workflowID', workflowID);
         const row = await getWorkflow(client.db, workflowID);
-        return (row ? deserializeArgs(row.inputs, row.serialization) : []) as A;
+        return (row ? decodeStored(workflowID, 'workflow_input.inputs', () => deserializeArgs(row.inputs, row.serialization)) : []) as A;
       },
     };
   }

@@ -6,7 +6,6 @@ import { randomUUID } from 'node:crypto';
 import {
   DBOSConflictingWorkflowError,
   DBOSError,
-  DBOSInvalidQueuePriorityError,
   DBOSWorkflowConflictError,
   DBOSWorkflowIDInUseError,
 } from '../errors.js';
@@ -14,6 +13,7 @@ import { NATIVE_SERIALIZATION, PORTABLE_SERIALIZATION, serializeArgs } from '../
 import type { SqlDriver } from '../sysdb/driver.js';
 import { announceQueuedWork } from '../sysdb/queues.js';
 import { insertOrFindDuplicate, type NewWorkflow, type ParentStep } from '../sysdb/workflows.js';
+import { checkClassName, checkFunctionName, checkStartOptions } from '../validation.js';
 
 /** DBOS's ClientEnqueueOptions. */
 export interface ClientEnqueueOptions {
@@ -59,8 +59,8 @@ export async function enqueueFromClient(
   origin?: EnqueueOrigin,
 ): Promise<string> {
   if (!options.queueName || !options.workflowName) throw new DBOSError('enqueue needs a queueName and a workflowName');
+  options = checkClientEnqueueOptions(options, origin?.parent !== undefined);
   const priority = options.priority ?? 0;
-  if (!(Number.isInteger(priority) && priority >= 0 && priority <= 2147483647)) throw new DBOSInvalidQueuePriorityError(priority);
   const portable = options.serializationType === 'portable';
   const inputs = serializeArgs(args, portable ? 'portable' : 'native', `the arguments of workflow ${options.workflowName}`);
   const workflowID = options.workflowID ?? randomUUID();
@@ -88,7 +88,7 @@ export async function enqueueFromClient(
     queuePartitionKey: options.queuePartitionKey ?? null,
     parentWorkflowID: origin?.parent?.workflowID ?? null,
     serialization: portable ? PORTABLE_SERIALIZATION : NATIVE_SERIALIZATION,
-    delayUntilEpochMS: delayed ? Date.now() + options.delaySeconds! * 1000 : null,
+    delayUntilEpochMS: delayed ? Date.now() + Math.round(options.delaySeconds! * 1000) : null,
     authenticatedUser: options.authenticatedUser ?? null,
     authenticatedRoles: options.authenticatedRoles ? JSON.stringify(options.authenticatedRoles) : null,
     assumedRole: null,
@@ -113,4 +113,33 @@ export async function enqueueFromClient(
   }
   if (!delayed && !origin) await announceQueuedWork(db, [options.queueName]);
   return workflowID;
+}
+
+/**
+ * The options of an enqueue by name, checked as every start is (src/validation.ts); the timeout comes back in whole
+ * ms. A child's ID (`<parentID>-<functionID>`) is the engine's, derived from a checked parent ID, and may be a few
+ * bytes longer than a caller's own.
+ */
+export function checkClientEnqueueOptions(options: ClientEnqueueOptions, derivedID = false): ClientEnqueueOptions {
+  checkFunctionName('workflow name', options.workflowName);
+  if (options.workflowClassName) checkClassName('class name', options.workflowClassName);
+  if (options.workflowConfigName) checkClassName('instance name', options.workflowConfigName);
+  const checked = checkStartOptions(
+    {
+      workflowID: derivedID ? undefined : options.workflowID,
+      queueName: options.queueName,
+      timeoutMS: options.workflowTimeoutMS,
+      deduplicationID: options.deduplicationID,
+      priority: options.priority,
+      queuePartitionKey: options.queuePartitionKey,
+      delaySeconds: options.delaySeconds,
+      applicationName: options.applicationName,
+      applicationVersion: options.appVersion,
+      authenticatedUser: options.authenticatedUser,
+      authenticatedRoles: options.authenticatedRoles,
+      attributes: options.attributes,
+    },
+    'workflowTimeoutMS',
+  );
+  return checked.timeoutMS === options.workflowTimeoutMS ? options : { ...options, workflowTimeoutMS: checked.timeoutMS ?? undefined };
 }

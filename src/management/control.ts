@@ -2,7 +2,8 @@
 // workflow, as checkpointed steps) and by the client: cancel, resume, fork, rewind, delete, priority and delay of
 // queued workflows, and the application's versions.
 
-import { DBOSInvalidQueuePriorityError, DBOSNonExistentWorkflowError } from '../errors.js';
+import { DBOSNonExistentWorkflowError } from '../errors.js';
+import { checkDelaySeconds, checkEpochMs, checkOptionalKey, checkPriority, checkStartOptions, checkText } from '../validation.js';
 import type { SqlDriver } from '../sysdb/driver.js';
 import {
   childWorkflowIDs,
@@ -25,6 +26,7 @@ export { listApplicationVersions, latestApplicationVersion, setLatestApplication
  * active and are now CANCELLED; a finished workflow is left as it is.
  */
 export async function cancelWorkflows(db: SqlDriver, ids: string[], options: { cancelChildren?: boolean } = {}): Promise<string[]> {
+  checkWorkflowIDs(ids);
   for (const id of ids) {
     if (!(await getWorkflow(db, id))) throw new DBOSNonExistentWorkflowError(`Workflow ${id} does not exist`);
   }
@@ -42,7 +44,9 @@ export async function cancelWorkflows(db: SqlDriver, ids: string[], options: { c
 }
 
 /** Puts unfinished workflows back on a queue (the internal one by default); a replay skips their recorded steps. */
-export function resumeWorkflows(db: SqlDriver, ids: string[], options: { queueName?: string } = {}): Promise<string[]> {
+export async function resumeWorkflows(db: SqlDriver, ids: string[], options: { queueName?: string } = {}): Promise<string[]> {
+  checkWorkflowIDs(ids);
+  checkOptionalKey('queueName', options.queueName);
   return resumeRows(db, ids, options.queueName);
 }
 
@@ -53,7 +57,17 @@ function checkStartStep(startStep: number): void {
 /** A new workflow that keeps the original's steps before `startStep` and runs the rest again. Returns its ID. */
 export async function forkWorkflow(db: SqlDriver, workflowID: string, startStep: number, options: ForkOptions = {}): Promise<string> {
   checkStartStep(startStep);
-  return forkRows(db, workflowID, startStep, options);
+  checkWorkflowIDs([workflowID]);
+  const checked = checkStartOptions(
+    {
+      workflowID: options.newWorkflowID,
+      queueName: options.queueName,
+      queuePartitionKey: options.queuePartitionKey,
+      applicationVersion: options.applicationVersion,
+      timeoutMS: options.timeoutMS,
+    },
+  );
+  return forkRows(db, workflowID, startStep, checked.timeoutMS === options.timeoutMS ? options : { ...options, timeoutMS: checked.timeoutMS ?? undefined });
 }
 
 /**
@@ -62,23 +76,22 @@ export async function forkWorkflow(db: SqlDriver, workflowID: string, startStep:
  */
 export async function rewindWorkflow(db: SqlDriver, workflowID: string, options: RewindOptions = {}): Promise<string> {
   checkStartStep(options.startStep ?? 0);
+  checkWorkflowIDs([workflowID]);
+  checkStartOptions({ queueName: options.queueName, queuePartitionKey: options.queuePartitionKey, applicationVersion: options.applicationVersion });
   await rewindRow(db, workflowID, options);
   return workflowID;
 }
 
 /** Deletes workflows and all they recorded (with `deleteChildren`, their descendants too); returns the IDs deleted. */
-export function deleteWorkflows(db: SqlDriver, ids: string[], options: { deleteChildren?: boolean } = {}): Promise<string[]> {
+export async function deleteWorkflows(db: SqlDriver, ids: string[], options: { deleteChildren?: boolean } = {}): Promise<string[]> {
+  checkWorkflowIDs(ids);
   return deleteRows(db, ids, options.deleteChildren ?? false);
-}
-
-/** The rule enqueue applies: an integer from 0 (the default, first) to 2^31-1. */
-export function checkQueuePriority(priority: number): void {
-  if (!(Number.isInteger(priority) && priority >= 0 && priority <= 2147483647)) throw new DBOSInvalidQueuePriorityError(priority);
 }
 
 /** Reorders a workflow waiting on its queue; other statuses are a DBOSInvalidWorkflowTransitionError. */
 export async function setWorkflowPriority(db: SqlDriver, workflowID: string, priority: number): Promise<void> {
-  checkQueuePriority(priority);
+  checkWorkflowIDs([workflowID]);
+  checkPriority(priority);
   await setPriorityRow(db, workflowID, priority);
 }
 
@@ -94,10 +107,17 @@ export async function setWorkflowDelay(db: SqlDriver, workflowID: string, delay:
   if ((delaySeconds === undefined) === (delayUntilEpochMS === undefined)) {
     throw new TypeError('setWorkflowDelay needs exactly one of delaySeconds and delayUntilEpochMS');
   }
+  checkWorkflowIDs([workflowID]);
   if (delaySeconds !== undefined) {
-    if (!(Number.isFinite(delaySeconds) && delaySeconds >= 0)) throw new RangeError(`delaySeconds must be a number >= 0, got ${delaySeconds}`);
-    return setDelayRow(db, workflowID, { inMs: Math.round(delaySeconds * 1000) });
+    return setDelayRow(db, workflowID, { inMs: Math.round(checkDelaySeconds('delaySeconds', delaySeconds) * 1000) });
   }
-  if (!Number.isFinite(delayUntilEpochMS)) throw new RangeError(`delayUntilEpochMS must be an epoch time in ms, got ${delayUntilEpochMS}`);
-  return setDelayRow(db, workflowID, { untilEpochMS: Math.round(delayUntilEpochMS!) });
+  return setDelayRow(db, workflowID, { untilEpochMS: checkEpochMs('delayUntilEpochMS', delayUntilEpochMS) });
+}
+
+/**
+ * IDs of workflows that may already exist: text without NUL (PostgreSQL's text cannot hold one), of any length, so
+ * rows written before the length limit existed can still be managed.
+ */
+export function checkWorkflowIDs(ids: readonly unknown[]): void {
+  for (const id of ids) checkText('workflowID', id);
 }

@@ -7,6 +7,7 @@ import { listWorkflows as listWorkflowRows, type WorkflowFilter } from '../sysdb
 import { listSteps } from '../sysdb/steps.js';
 import { getWorkflow } from '../sysdb/workflows.js';
 import { toWorkflowStatus, type WorkflowStatus } from '../runtime/workflow-status.js';
+import { checkAttributes, checkText } from '../validation.js';
 
 type OneOrMany = string | string[];
 type TimeInput = string | number | Date;
@@ -60,18 +61,29 @@ export interface StepInfo {
   readonly completedAtEpochMs?: number;
 }
 
-const many = (v: OneOrMany | undefined): string[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? v : [v]);
+/** One filter value or several, as a list; each a text the database can compare (no NUL). */
+const many = (v: OneOrMany | undefined, what = 'A listing filter'): string[] | undefined => {
+  if (v === undefined) return undefined;
+  const list = Array.isArray(v) ? v : [v];
+  for (const value of list) checkText(what, value);
+  return list;
+};
 
 function epochMs(v: TimeInput | undefined): number | undefined {
   if (v === undefined) return undefined;
   const ms = v instanceof Date ? v.getTime() : typeof v === 'number' ? v : Date.parse(v);
-  if (Number.isNaN(ms)) throw new TypeError(`Not a valid time: ${String(v)}`);
+  if (!Number.isFinite(ms)) throw new TypeError(`Not a valid time: ${String(v)}`);
   return ms;
 }
 
 export function toFilter(input: GetWorkflowsInput, applicationName?: string): WorkflowFilter {
+  for (const key of ['limit', 'offset'] as const) {
+    const value = input[key];
+    if (value !== undefined && !(Number.isInteger(value) && value >= 0)) throw new RangeError(`${key} must be a non-negative integer, got ${value}`);
+  }
+  if (input.attributes !== undefined) checkAttributes(input.attributes);
   return {
-    workflowIDs: input.workflowIDs,
+    workflowIDs: many(input.workflowIDs, 'workflowIDs'),
     workflowName: many(input.workflowName),
     status: many(input.status),
     workflowIDPrefix: many(input.workflowIDPrefix ?? input.workflow_id_prefix),
@@ -108,6 +120,7 @@ export async function listWorkflowStatuses(db: Queryable, input: GetWorkflowsInp
 }
 
 export async function getWorkflowStatus(db: Queryable, workflowID: string): Promise<WorkflowStatus | null> {
+  checkText('workflowID', workflowID);
   const row = await getWorkflow(db, workflowID);
   return row ? toWorkflowStatus(row) : null;
 }
@@ -120,6 +133,7 @@ export interface ListWorkflowStepsOptions {
 
 /** The workflow's steps in function-ID order; undefined when the workflow does not exist. */
 export async function listWorkflowSteps(db: Queryable, workflowID: string, options: ListWorkflowStepsOptions = {}): Promise<StepInfo[] | undefined> {
+  checkText('workflowID', workflowID);
   for (const [key, value] of Object.entries(options)) {
     if (value !== undefined && !(Number.isInteger(value) && value >= 0)) throw new RangeError(`${key} must be a non-negative integer, got ${value}`);
   }

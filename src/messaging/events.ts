@@ -17,6 +17,7 @@ import {
 } from './operation.js';
 import { resolvePollingIntervalMs, resolveTimeoutMs, type GetEventOptions, type SetEventOptions } from './options.js';
 import { eventWakeKey, type MessagingEnv } from './wakeups.js';
+import { checkKey, checkText } from '../validation.js';
 
 const SET_EVENT = 'DBOS.setEvent';
 const GET_EVENT = 'DBOS.getEvent';
@@ -25,6 +26,7 @@ const GET_EVENT = 'DBOS.getEvent';
 export function setEvent(rt: RuntimeMessagingEnv, key: string, value: unknown, options?: SetEventOptions): Promise<void> {
   let ctx: WorkflowContext;
   try {
+    checkKey('event key', key);
     ctx = requireWorkflowCode('setEvent');
   } catch (err) {
     return Promise.reject(err);
@@ -63,10 +65,11 @@ export async function getEventValue<T>(
   key: string,
   options?: number | GetEventOptions,
 ): Promise<T | null> {
+  checkEventLookup(workflowID, key);
   const deadline = Date.now() + resolveTimeoutMs(options);
   const pollIntervalMs = resolvePollingIntervalMs(options) ?? env.messagePollMs;
   const found = await waitForEvent(env, workflowID, key, deadline, pollIntervalMs);
-  return found ? storedValue<T>(found.value, found.serialization) : null;
+  return found ? storedValue<T>(found.value, found.serialization, { workflowID, column: `workflow_events.value of key ${key}` }) : null;
 }
 
 /**
@@ -77,6 +80,11 @@ export function getEvent<T>(rt: RuntimeMessagingEnv, workflowID: string, key: st
   const frame = currentFrame();
   if (!frame) return getEventValue<T>(rt, workflowID, key, options);
   if (frame.step) return Promise.reject(new DBOSInvalidWorkflowTransitionError('DBOS.getEvent cannot be called from inside a step'));
+  try {
+    checkEventLookup(workflowID, key);
+  } catch (err) {
+    return Promise.reject(err);
+  }
   const ctx = frame.workflow;
   const functionID = ctx.nextFunctionID();
   const timeoutFunctionID = ctx.nextFunctionID();
@@ -96,6 +104,18 @@ export function getEvent<T>(rt: RuntimeMessagingEnv, workflowID: string, key: st
       startedAtEpochMs: startedAt,
     });
     if (adopted) return recordedValue<T>(adopted);
-    return found ? storedValue<T>(found.value, found.serialization) : null;
+    try {
+      return found ? storedValue<T>(found.value, found.serialization, { workflowID, column: `workflow_events.value of key ${key}` }) : null;
+    } catch (err) {
+      // What was read is recorded as this step's outcome, so a replay meets it again: the run fails now as it would then.
+      ctx.corruption ??= err as Error;
+      throw err;
+    }
   })();
+}
+
+/** What getEvent looks up may have been written by anything: text without NUL, of any length. */
+function checkEventLookup(workflowID: string, key: string): void {
+  checkText('workflowID', workflowID);
+  checkText('event key', key);
 }

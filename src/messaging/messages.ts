@@ -27,6 +27,7 @@ import {
 } from './operation.js';
 import { resolvePollingIntervalMs, resolveTimeoutMs, type RecvOptions, type SendOptions } from './options.js';
 import { messageWakeKey, type MessagingEnv } from './wakeups.js';
+import { checkOptionalKey, checkText } from '../validation.js';
 
 const SEND = 'DBOS.send';
 const RECV = 'DBOS.recv';
@@ -39,6 +40,9 @@ function outgoing(
   options: SendOptions | undefined,
   ctx: WorkflowContext | undefined,
 ): OutgoingMessage {
+  checkText('destinationID', destinationID);
+  checkOptionalKey('topic', topic);
+  checkOptionalKey('idempotencyKey', idempotencyKey);
   const encoded = encode(message, options?.serializationType, ctx, `the message to workflow ${destinationID}`);
   return {
     // Keyed per destination, so one key may be used to send the same message to several workflows.
@@ -78,6 +82,13 @@ export function send(
 ): Promise<void> {
   const frame = currentFrame();
   if (!frame) return sendMessage(rt, destinationID, message, topic, idempotencyKey, options);
+  try {
+    checkText('destinationID', destinationID);
+    checkOptionalKey('topic', topic);
+    checkOptionalKey('idempotencyKey', idempotencyKey);
+  } catch (err) {
+    return Promise.reject(err);
+  }
   const ctx = frame.workflow;
   if (frame.step) {
     return (async () => {
@@ -125,6 +136,7 @@ export function send(
 export function recv<T>(rt: RuntimeMessagingEnv, topic?: string, options?: number | RecvOptions): Promise<T | null> {
   let ctx: WorkflowContext;
   try {
+    checkOptionalKey('topic', topic);
     ctx = requireWorkflowCode('recv');
   } catch (err) {
     return Promise.reject(err);
@@ -154,7 +166,16 @@ async function receive<T>(
   const attempt = async (final: boolean): Promise<{ value: T | null } | undefined> => {
     const result = await receiveMessage(rt.db, { step: operationStep(ctx, functionID, RECV, startedAt), topic, final });
     if (result.kind === 'empty') return undefined;
-    if (result.kind === 'received') return { value: storedValue<T>(result.message, result.serialization) };
+    if (result.kind === 'received') {
+      try {
+        return { value: storedValue<T>(result.message, result.serialization, { workflowID: ctx.workflowID, column: 'notifications.message' }) };
+      } catch (err) {
+        // The message is taken and recorded as this step's outcome: a replay meets the same unreadable value, so the
+        // run fails now too, whatever the workflow does with the error.
+        ctx.corruption ??= err as Error;
+        throw err;
+      }
+    }
     const adopted = await settleFenced(rt.executor, ctx, functionID, RECV, result.kind);
     return { value: recordedValue<T>(adopted!) };
   };

@@ -9,6 +9,7 @@ import type { FencedResult, OperationStep } from '../sysdb/operations.js';
 import type { StepRow } from '../sysdb/rows.js';
 import { getStep } from '../sysdb/steps.js';
 import { replayRecorded } from '../runtime/steps.js';
+import { decodeStored } from '../runtime/corruption.js';
 import type { MessagingEnv } from './wakeups.js';
 import type { WorkflowSerializationFormat } from './options.js';
 
@@ -55,9 +56,12 @@ export function recordedValue<T>(recorded: StepRow): T | null {
   return replayRecorded<T>(recorded);
 }
 
-/** A stored message or event: SQL NULL (nothing arrived) is null. */
-export function storedValue<T>(text: string | null, serialization: string | null): T | null {
-  return text === null ? null : deserializeValue<T>(text, serialization);
+/**
+ * A stored message, event or stream value: SQL NULL (nothing arrived) is null. One that cannot be decoded is a
+ * DBOSCorruptRowError naming the workflow it belongs to and the `table.column` it was read from.
+ */
+export function storedValue<T>(text: string | null, serialization: string | null, where: { workflowID: string; column: string }): T | null {
+  return text === null ? null : decodeStored(where.workflowID, where.column, () => deserializeValue<T>(text, serialization));
 }
 
 /** Encodes a value in the requested format; by default the calling workflow's format, native elsewhere. */

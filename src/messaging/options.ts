@@ -1,7 +1,7 @@
 // The options of send/recv, events and streams, as DBOS 5.3.0 declares them, and how each resolves to a deadline,
 // a poll interval or a format.
 
-import { DBOSError } from '../errors.js';
+import { DBOSInvalidWorkflowInputError } from '../errors.js';
 import type { SerializationFormat } from '../serialization/index.js';
 
 /** DBOS's name for the per-call format: `undefined` means the calling workflow's format (native outside one). */
@@ -53,29 +53,32 @@ export const DEFAULT_NOTIFICATION_TIMEOUT_SECONDS = 60;
 export function resolveTimeoutMs(options: number | RecvOptions | GetEventOptions | undefined): number {
   let seconds: number;
   if (typeof options === 'number') seconds = options;
-  else if (options?.deadlineEpochMS !== undefined) return Math.max(0, options.deadlineEpochMS - Date.now());
+  else if (options?.deadlineEpochMS !== undefined) {
+    if (!Number.isFinite(options.deadlineEpochMS)) throw new DBOSInvalidWorkflowInputError(`deadlineEpochMS must be a finite epoch time in ms, got ${options.deadlineEpochMS}`);
+    return Math.max(0, options.deadlineEpochMS - Date.now());
+  }
   else seconds = options?.timeoutSeconds ?? DEFAULT_NOTIFICATION_TIMEOUT_SECONDS;
-  if (!Number.isFinite(seconds) || seconds < 0) throw new DBOSError(`The timeout must be a non-negative number of seconds, got ${seconds}`);
-  return seconds * 1000;
+  if (!Number.isFinite(seconds) || seconds < 0) throw new DBOSInvalidWorkflowInputError(`The timeout must be a non-negative number of seconds, got ${seconds}`);
+  return Math.ceil(seconds * 1000);
 }
 
 export function resolvePollingIntervalMs(options: number | PollingOptions | undefined): number | undefined {
   if (options === undefined || typeof options === 'number') return undefined;
   const interval = options.pollingIntervalMs;
   if (interval === undefined) return undefined;
-  if (!Number.isFinite(interval) || interval <= 0) throw new DBOSError('pollingIntervalMs must be a positive finite number');
+  if (!Number.isFinite(interval) || interval <= 0) throw new DBOSInvalidWorkflowInputError('pollingIntervalMs must be a positive finite number');
   return interval;
 }
 
 export function resolveStreamOffset(offset: number | undefined): number {
   const value = offset ?? 0;
-  if (!Number.isInteger(value) || value < 0) throw new DBOSError(`The stream offset must be a non-negative integer, got ${value}`);
+  if (!Number.isInteger(value) || value < 0) throw new DBOSInvalidWorkflowInputError(`The stream offset must be a non-negative integer, got ${value}`);
   return value;
 }
 
 export function resolveStreamTimeoutMs(options: ReadStreamOptions | ReadStreamOffsetOptions): number | undefined {
   const seconds = options.timeoutSeconds;
   if (seconds === undefined) return undefined;
-  if (!Number.isFinite(seconds) || seconds < 0) throw new DBOSError(`timeoutSeconds must not be negative, got ${seconds}`);
+  if (!Number.isFinite(seconds) || seconds < 0) throw new DBOSInvalidWorkflowInputError(`timeoutSeconds must not be negative, got ${seconds}`);
   return seconds * 1000;
 }

@@ -36,6 +36,7 @@ import {
   type WriteStreamOptions,
 } from './options.js';
 import { streamWakeKey, type MessagingEnv } from './wakeups.js';
+import { checkKey, checkText } from '../validation.js';
 
 /** The value closeStream writes; readers stop there. */
 export const STREAM_CLOSED_SENTINEL = '__DBOS_STREAM_CLOSED__';
@@ -56,6 +57,7 @@ export function writeStream(rt: RuntimeMessagingEnv, key: string, value: unknown
   }
   let encoded: StreamValue;
   try {
+    checkKey('stream key', key);
     const serialized = encode(value, options?.serializationType, frame.workflow, `a value of stream ${key}`);
     encoded = { value: serialized.text, serialization: serialized.serialization };
   } catch (err) {
@@ -68,6 +70,11 @@ export function closeStream(rt: RuntimeMessagingEnv, key: string): Promise<void>
   const frame = currentFrame();
   if (!frame) {
     return Promise.reject(new DBOSInvalidWorkflowTransitionError('DBOS.closeStream can only be called from a workflow or a step'));
+  }
+  try {
+    checkKey('stream key', key);
+  } catch (err) {
+    return Promise.reject(err);
   }
   return append(rt, frame.workflow, frame.step, key, CLOSED_VALUE, CLOSE_STREAM);
 }
@@ -154,10 +161,10 @@ interface Reader {
 
 type ReadOutcome = { end: true } | { end: false; value: unknown };
 
-function decodeStreamValue(v: StreamValue): ReadOutcome {
+function decodeStreamValue(v: StreamValue, workflowID: string, key: string, offset: number): ReadOutcome {
   // Older DBOS releases wrote the close marker as bare text, which is not valid JSON.
   if (v.value === STREAM_CLOSED_SENTINEL) return { end: true };
-  return outcomeOf(storedValue(v.value, v.serialization));
+  return outcomeOf(storedValue(v.value, v.serialization, { workflowID, column: `streams.value of key ${key} at offset ${offset}` }));
 }
 
 /** Reads the value at one offset, waiting for it; in workflow code the outcome is the step at `functionID`. */
@@ -186,7 +193,7 @@ async function readOne(
     async () => {
       const r = await readStreamValue(env.db, workflowID, key, offset);
       if (r.status === null) throw new DBOSNonExistentWorkflowError(`Workflow ${workflowID} does not exist`);
-      if (r.value) return decodeStreamValue(r.value);
+      if (r.value) return decodeStreamValue(r.value, workflowID, key, offset);
       return ACTIVE_STATUSES.has(r.status) ? undefined : { end: true };
     },
     { deadlineEpochMS: timeoutMs === undefined ? undefined : startedAt + timeoutMs, pollIntervalMs, signal: ctx?.signal },
@@ -257,6 +264,8 @@ async function* readValues<T>(
   key: string,
   options: ReadStreamOptions,
 ): AsyncGenerator<T, void, unknown> {
+  checkText('workflowID', workflowID);
+  checkText('stream key', key);
   let offset = resolveStreamOffset(options.offset);
   const timeoutMs = resolveStreamTimeoutMs(options);
   const pollIntervalMs = resolvePollingIntervalMs(options) ?? env.streamPollMs;
@@ -294,6 +303,8 @@ export function readStreamOffset<T>(
   const ctx = frame && !frame.step ? frame.workflow : undefined;
   let functionID: number | undefined;
   try {
+    checkText('workflowID', workflowID);
+    checkText('stream key', key);
     functionID = ctx ? takeStreamReadID(ctx, workflowID, key) : undefined;
   } catch (err) {
     return Promise.reject(err);

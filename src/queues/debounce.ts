@@ -6,7 +6,6 @@
 import {
   DBOSConflictingWorkflowError,
   DBOSError,
-  DBOSInvalidQueuePriorityError,
   DBOSInvalidWorkflowInputError,
   DBOSQueueDuplicatedError,
 } from '../errors.js';
@@ -17,6 +16,7 @@ import type { SqlDriver } from '../sysdb/driver.js';
 import type { FencedResult } from '../sysdb/operations.js';
 import { INTERNAL_QUEUE } from '../sysdb/rows.js';
 import { randomUUID } from 'node:crypto';
+import { checkKey, checkStartOptions, checkText } from '../validation.js';
 
 /** The step name a debounce call from workflow code is recorded under (dbos-spec §3.1). */
 export const DEBOUNCE_STEP_NAME = 'DBOS.debounceDelayedWorkflow';
@@ -61,6 +61,7 @@ export function debounceDeduplicationID(workflowClassName: string, workflowName:
 /** Rejects what could never be debounced, before anything is encoded or written. */
 export function checkDebounceCall(key: unknown, periodMs: unknown, debounceTimeoutMs: unknown): void {
   if (typeof key !== 'string') throw new DBOSInvalidWorkflowInputError(`A debounce key must be a string, got ${typeof key}`);
+  checkText('A debounce key', key);
   if (typeof periodMs !== 'number' || !Number.isFinite(periodMs) || periodMs < 0) {
     throw new DBOSInvalidWorkflowInputError(`The debounce period must be a number of milliseconds >= 0, got ${String(periodMs)}`);
   }
@@ -75,18 +76,25 @@ export function checkDebounceCall(key: unknown, periodMs: unknown, debounceTimeo
 function toDebouncedWorkflow(r: DebounceRequest): DebouncedWorkflow {
   checkDebounceCall(r.key, r.periodMs, r.debounceTimeoutMs);
   const p = r.params;
-  const priority = p.enqueueOptions?.priority ?? 0;
-  if (!(Number.isInteger(priority) && priority >= 0 && priority <= 2147483647)) throw new DBOSInvalidQueuePriorityError(priority);
-  if (typeof p.timeoutMS === 'number' && !(p.timeoutMS > 0)) {
-    throw new DBOSInvalidWorkflowInputError(`timeoutMS must be a positive number, got ${p.timeoutMS}`);
-  }
+  const checked = checkStartOptions({
+    workflowID: p.workflowID,
+    queueName: p.queueName,
+    timeoutMS: p.timeoutMS,
+    priority: p.enqueueOptions?.priority,
+    queuePartitionKey: p.enqueueOptions?.queuePartitionKey,
+    applicationVersion: p.enqueueOptions?.applicationVersion,
+    authenticatedUser: p.authenticatedUser,
+    authenticatedRoles: p.authenticatedRoles,
+    attributes: p.workflowAttributes,
+  });
+  const priority = checked.priority ?? 0;
   const queueName = p.queueName ?? INTERNAL_QUEUE;
   return {
     workflowID: p.workflowID ?? randomUUID(),
     name: r.workflowName,
     className: r.workflowClassName || null,
     queueName,
-    deduplicationID: debounceDeduplicationID(r.workflowClassName, r.workflowName, r.key),
+    deduplicationID: checkKey('deduplicationID', debounceDeduplicationID(r.workflowClassName, r.workflowName, r.key)),
     periodMs: Math.round(r.periodMs),
     // 0 is DBOS's "no timeout" as much as undefined is.
     debounceTimeoutMs: r.debounceTimeoutMs ? Math.round(r.debounceTimeoutMs) : null,
@@ -96,7 +104,7 @@ function toDebouncedWorkflow(r: DebounceRequest): DebouncedWorkflow {
     executorID: r.placement.executorID,
     applicationVersion: p.enqueueOptions?.applicationVersion ?? r.placement.applicationVersion,
     applicationID: r.placement.applicationID,
-    timeoutMS: typeof p.timeoutMS === 'number' ? p.timeoutMS : null,
+    timeoutMS: typeof checked.timeoutMS === 'number' ? checked.timeoutMS : null,
     priority,
     queuePartitionKey: p.enqueueOptions?.queuePartitionKey ?? null,
     authenticatedUser: p.authenticatedUser ?? null,

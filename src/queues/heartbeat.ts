@@ -16,6 +16,7 @@
 import { alertExecutorsTakenOver } from '../alerts/alerts.js';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { DBOSInitializationError } from '../errors.js';
 import type { Executor, LeaseGuard } from '../runtime/executor.js';
 import {
   beat,
@@ -31,6 +32,9 @@ import {
 import { hostID, processExists } from './host.js';
 
 export const DEFAULT_EXECUTOR_LEASE_MS = 30_000;
+
+/** The incarnations launched in this process and not yet stopped (an engine shut down and launched again is gone). */
+const liveIncarnations = new Set<string>();
 
 /** A step may start while the last acknowledged beat was sent within this fraction of the lease. */
 const LEASE_SAFETY = 0.75;
@@ -51,6 +55,13 @@ export class Heartbeat implements LeaseGuard {
   private renewing?: Promise<void>;
   /** performance.now() when the last beat that the database acknowledged was sent. */
   private beatSentAt?: number;
+  /**
+   * performance.now() since when this executor's beats have been acknowledged without a gap (undefined: failing).
+   * A gap (a beat failed, or its acknowledgement came more than 2/3 of a lease after the one before: the database
+   * was away, or the process stalled) starts the streak again.
+   */
+  private streakSince?: number;
+  private lastAckAt?: number;
   private supersededLogged = false;
   readonly me: Incarnation;
 
@@ -77,26 +88,47 @@ export class Heartbeat implements LeaseGuard {
   }
 
   /**
-   * At launch, before this executor recovers its own unfinished work: takes its executor ID over from any earlier
-   * incarnation, and reports that incarnation when it may still be alive (a second process given the same ID).
+   * At launch, before this executor recovers its own unfinished work: takes its executor ID over from an earlier
+   * incarnation once that one is known to be gone (its process gone from this host, its row older than the lease, or
+   * a shutdown that removed it). An earlier holder that may still be running is waited for, for as long as its lease
+   * could still hold; one that keeps beating makes the launch fail: two live processes cannot share an executor ID
+   * without running each other's steps again.
    */
   async claim(): Promise<void> {
-    const sentAt = performance.now();
-    let previous: PreviousHolder | undefined;
-    try {
-      previous = await claimExecutorID(this.executor.db, this.me);
-    } catch (err) {
-      if (!isMissingTable(err)) throw err;
-      this.disable();
-      return;
-    }
-    this.beatSentAt = sentAt;
-    if (previous && previous.incarnation !== null && !this.provablyGone(previous) && previous.silentMs < this.leaseMs) {
-      this.executor.logger.warn(
-        `Executor ID ${this.me.executorID} was in use by a process that beat ${previous.silentMs} ms ago ` +
-          `(${previous.hostname ?? 'unknown host'}, pid ${previous.pid ?? '?'}); its unfinished work is taken over now. ` +
-          'If that process is still running, give each process its own executor ID.',
-      );
+    const giveUpAt = performance.now() + this.leaseMs + this.intervalMs;
+    let told = false;
+    for (;;) {
+      const sentAt = performance.now();
+      let claimed: { taken: boolean; previous?: PreviousHolder };
+      try {
+        claimed = await claimExecutorID(this.executor.db, this.me, (p) => p.silentMs >= this.leaseMs || this.provablyGone(p));
+      } catch (err) {
+        if (!isMissingTable(err)) throw err;
+        this.disable();
+        return;
+      }
+      if (claimed.taken) {
+        this.beatSentAt = sentAt;
+        this.streakSince = this.lastAckAt = performance.now();
+        liveIncarnations.add(this.me.incarnation);
+        return;
+      }
+      const p = claimed.previous!;
+      const holder = `${p.hostname ?? 'an unknown host'}, pid ${p.pid ?? '?'}`;
+      if (performance.now() >= giveUpAt) {
+        throw new DBOSInitializationError(
+          `Executor ID ${this.me.executorID} is in use by a running process (${holder}, last heartbeat ${p.silentMs} ms ago): ` +
+            'give each process its own executor ID (DBOS__VMID or executorID), or stop that process first',
+        );
+      }
+      if (!told) {
+        told = true;
+        this.executor.logger.info(
+          `Executor ID ${this.me.executorID} was held by a process that beat ${p.silentMs} ms ago (${holder}); ` +
+            `waiting up to ${this.leaseMs - p.silentMs} ms for it to stop or its lease to lapse before taking its work over`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, Math.min(this.intervalMs, Math.max(10, this.leaseMs - p.silentMs))));
     }
   }
 
@@ -116,9 +148,14 @@ export class Heartbeat implements LeaseGuard {
     this.disabled = true;
   }
 
-  /** Whether the process of this heartbeat row is known to be gone: it ran on this host and its PID is free. */
-  private provablyGone(row: { hostID: string | null; pid: number | null }): boolean {
-    return row.hostID === this.me.hostID && row.pid !== null && row.pid !== this.me.pid && !processExists(row.pid);
+  /**
+   * Whether the process of this heartbeat row is known to be gone: it ran on this host and its PID is free, or it was
+   * an earlier launch in this very process that has stopped.
+   */
+  private provablyGone(row: { hostID: string | null; pid: number | null; incarnation: string | null }): boolean {
+    if (row.hostID !== this.me.hostID || row.pid === null) return false;
+    if (row.pid === this.me.pid) return row.incarnation === null || !liveIncarnations.has(row.incarnation);
+    return !processExists(row.pid);
   }
 
   // ---------------------------------------------------------------------------------------------- the lease
@@ -146,7 +183,16 @@ export class Heartbeat implements LeaseGuard {
 
   private async beatOnce(): Promise<void> {
     const sentAt = performance.now();
-    const result = await beat(this.executor.db, this.me);
+    let result: Awaited<ReturnType<typeof beat>>;
+    try {
+      result = await beat(this.executor.db, this.me);
+    } catch (err) {
+      this.streakSince = this.lastAckAt = undefined;
+      throw err;
+    }
+    const ackAt = performance.now();
+    if (this.lastAckAt === undefined || ackAt - this.lastAckAt > (this.leaseMs * 2) / 3) this.streakSince = ackAt;
+    this.lastAckAt = ackAt;
     if (result === 'revived') await this.presumedDead();
     if (result === 'superseded') await this.superseded();
     this.beatSentAt = sentAt;
@@ -176,11 +222,20 @@ export class Heartbeat implements LeaseGuard {
     this.schedule();
   }
 
+  /**
+   * Takes over the peers that are dead. A peer whose process is gone from this host is dead at once. A peer whose
+   * heartbeat lapsed is dead only if this executor has itself been beating, without a failure, for a whole lease:
+   * when the database was away from everyone, every lease lapsed together, and the first executor back must not take
+   * over peers that are alive and merely reconnecting (their steps in flight would run twice). Each peer gets a lease
+   * after the database returns to show it is alive.
+   */
   private async takeOverDeadPeers(): Promise<void> {
     const others = await peers(this.executor.db, this.me);
-    const gone = others.filter((p) => p.silentMs >= this.leaseMs || this.provablyGone(p));
-    if (gone.length === 0) return;
-    const taken = await takeOverLapsedExecutors(this.executor.db, this.me, this.leaseMs, gone.filter((p) => this.provablyGone(p)));
+    const settled = this.streakSince !== undefined && performance.now() - this.streakSince >= this.leaseMs;
+    const gone = others.filter((p) => this.provablyGone(p));
+    const lapsed = settled ? others.filter((p) => p.silentMs >= this.leaseMs) : [];
+    if (gone.length === 0 && lapsed.length === 0) return;
+    const taken = await takeOverLapsedExecutors(this.executor.db, this.me, settled ? this.leaseMs : null, gone);
     if (taken.executors.length > 0) {
       this.executor.logger.warn(
         `Executor(s) ${taken.executors.join(', ')} stopped (heartbeat lease of ${this.leaseMs} ms missed, or process gone); ` +
@@ -224,6 +279,7 @@ export class Heartbeat implements LeaseGuard {
   /** Stops beating; `remove` deletes the row (a clean shutdown that handed its work back: gone, not dead). */
   async stop(remove: boolean): Promise<void> {
     this.stopped = true;
+    liveIncarnations.delete(this.me.incarnation);
     clearTimeout(this.timer);
     await this.running;
     await this.renewing;

@@ -4,6 +4,8 @@
 //   - `await DBOS.registerQueue(name, options)` after launch (5.x): the queue is a row of `queues`, shared by every
 //     process of the application; its `set*` methods write the row and every process picks the change up.
 
+import { checkKey, MAX_DURATION_MS } from '../validation.js';
+import { MAX_TIMER_MS } from '../runtime/context.js';
 import { DBOSInitializationError } from '../errors.js';
 import type { QueueConflictResolution, QueueRecord } from '../sysdb/queue-registry.js';
 import type { ClaimLimits, RateLimitWindow } from '../sysdb/queues.js';
@@ -85,6 +87,7 @@ export class WorkflowQueue {
     backing?: QueueBacking,
   ) {
     if (!name) throw new DBOSInitializationError('A queue needs a name');
+    if (!backing) checkKey('queueName', name); // a stored row's name is read as it is
     validateQueueOptions(name, options);
     this.databaseBacked = backing !== undefined;
     this.backing = backing;
@@ -315,14 +318,17 @@ export function validateQueueOptions(name: string, o: QueueOptions): void {
   for (const [key, limit] of Object.entries({ rateLimit: o.rateLimit, partitionRateLimit: o.partitionRateLimit })) {
     if (!limit) continue;
     if (!(Number.isInteger(limit.limitPerPeriod) && limit.limitPerPeriod >= 1)) fail(`${key}.limitPerPeriod must be a positive integer`);
-    if (!(limit.periodSec > 0)) fail(`${key}.periodSec must be a positive number`);
+    if (!(limit.periodSec > 0 && limit.periodSec * 1000 <= MAX_DURATION_MS)) fail(`${key}.periodSec must be a positive number (of at most 100 years)`);
   }
-  if (o.minPollingIntervalMs !== undefined && !(o.minPollingIntervalMs > 0)) fail('minPollingIntervalMs must be positive');
+  if (o.minPollingIntervalMs !== undefined && !(o.minPollingIntervalMs > 0 && o.minPollingIntervalMs <= MAX_TIMER_MS)) {
+    fail(`minPollingIntervalMs must be a positive number of ms, at most ${MAX_TIMER_MS}`);
+  }
 }
 
 /** The rules of DBOS.registerQueue (5.x) on top of the limits: reserved names, and the options 5.x removed. */
 export function validateQueueRegistration(name: string, o: QueueOptions & { onConflict?: string }): void {
   if (!name) throw new DBOSInitializationError('A queue needs a name');
+  checkKey('queueName', name);
   if (name.startsWith('_dbos_')) throw new DBOSInitializationError(`Queue ${name}: names starting with _dbos_ are reserved`);
   for (const removed of ['priorityEnabled', 'partitionQueue'] as const) {
     if (o[removed] !== undefined) {

@@ -13,12 +13,12 @@ import {
   DBOSWorkflowConflictError,
   DBOSWorkflowIDInUseError,
 } from '../errors.js';
-import { deserializeError, NATIVE_SERIALIZATION, serializeError } from '../serialization/index.js';
+import { NATIVE_SERIALIZATION, serializeError } from '../serialization/index.js';
 import type { StepRow } from '../sysdb/rows.js';
 import type { WorkflowContext } from './context.js';
 import type { Executor } from './executor.js';
 import { persist } from './persist.js';
-import { checkpoint, recordedStepNamed } from './steps.js';
+import { checkpoint, recordedStepNamed, replayRecorded } from './steps.js';
 
 /** On replay: the child the first run started (its ID), or the refusal it met thrown again; undefined on a fresh run. */
 export function replayedChildStart(ctx: WorkflowContext, functionID: number, name: string): string | undefined {
@@ -65,7 +65,7 @@ function decidedByDatabase(error: unknown): boolean {
 }
 
 function recordedChild(ctx: WorkflowContext, functionID: number, name: string, recorded: StepRow): string {
-  if (recorded.error !== null) throw deserializeError(recorded.error, recorded.serialization);
+  if (recorded.error !== null) return replayRecorded<string>(recorded); // throws the recorded refusal
   if (recorded.childWorkflowID) return recorded.childWorkflowID;
   throw new DBOSUnexpectedStepError(ctx.workflowID, functionID, name, recorded.name);
 }

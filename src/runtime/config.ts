@@ -4,6 +4,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { DBOSInitializationError } from '../errors.js';
+import { redactUrl } from '../redact.js';
+import { checkKey } from '../validation.js';
 import type { DatabaseLocation } from '../sysdb/open.js';
 import type { RegisteredWorkflow } from './registry.js';
 import { LOG_LEVELS, type Logger, type LogLevel } from './logger.js';
@@ -138,13 +140,20 @@ export function logLevelOf(config: DBOSConfig): LogLevel {
 export function systemDatabaseLocation(config: DBOSConfig, appName: string): DatabaseLocation {
   const url = config.systemDatabaseUrl ?? process.env.DBOS_SYSTEM_DATABASE_URL;
   if (!url) return { kind: 'sqlite', file: resolve('.transact', `${appName}.sqlite`) };
-  if (/^postgres(ql)?:\/\//.test(url)) return { kind: 'postgres', url, schema: config.systemDatabaseSchemaName ?? 'dbos' };
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    if (!URL.canParse(url)) {
+      throw new DBOSInitializationError(
+        `systemDatabaseUrl ${JSON.stringify(redactUrl(url))} is not a valid URL: use postgres://user:password@host:port/database (percent-encode special characters)`,
+      );
+    }
+    return { kind: 'postgres', url, schema: config.systemDatabaseSchemaName ?? 'dbos' };
+  }
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length).replace(/^\/\//, '');
     return { kind: 'sqlite', file: path === ':memory:' ? path : resolve(path) };
   }
   throw new DBOSInitializationError(
-    `Unsupported systemDatabaseUrl ${JSON.stringify(url)}: use postgres://user@host:port/database or sqlite:<file>`,
+    `Unsupported systemDatabaseUrl ${JSON.stringify(redactUrl(url))}: use postgres://user@host:port/database or sqlite:<file>`,
   );
 }
 
@@ -153,7 +162,7 @@ export function applicationNameOf(config: DBOSConfig): string {
   if (!name) {
     throw new DBOSInitializationError('DBOS.setConfig({ name }) is required before DBOS.launch(): the application needs a name');
   }
-  return name;
+  return checkKey('applicationName', name); // recorded on every row, and indexed with the queues' rows
 }
 
 /**
@@ -178,7 +187,7 @@ export const PATCHING_ENABLED_VERSION = 'PATCHING_ENABLED';
  */
 export function applicationVersionOf(config: DBOSConfig, appName: string, workflows: RegisteredWorkflow[]): string {
   const explicit = config.applicationVersion ?? process.env.DBOS__APPVERSION;
-  if (explicit) return explicit;
+  if (explicit) return checkKey('applicationVersion', explicit);
   if (config.enablePatching) return PATCHING_ENABLED_VERSION;
   const hash = createHash('md5');
   for (const source of workflows.map((w) => w.fn.toString()).sort()) hash.update(source);

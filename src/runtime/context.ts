@@ -32,6 +32,11 @@ export class WorkflowContext {
    * order values happen to arrive, which a replay cannot reproduce, so it is refused (DBOSStreamNondeterminismError).
    */
   streamReadInFlight = false;
+  /**
+   * A recorded step of this workflow could not be read on replay (DBOSCorruptRowError). The run ends in ERROR with it
+   * whatever the workflow code does with the error: going on past a step whose outcome is unknown would diverge.
+   */
+  corruption?: Error;
 
   constructor(
     readonly workflowID: string,

@@ -34,6 +34,7 @@ import {
   getWorkflowOutcome,
   handBackWorkflows,
   insertOrFindDuplicate,
+  setWorkflowSerialization,
   type NewWorkflow,
 } from '../sysdb/workflows.js';
 import { callAt, currentFrame, executionStorage, nextStartStorage, WorkflowContext } from './context.js';
@@ -45,6 +46,8 @@ import { describe, type RegisteredWorkflow, type Registry } from './registry.js'
 import { replayedChildStart, startChild } from './child-start.js';
 import { persist } from './persist.js';
 import { checkpoint } from './steps.js';
+import { checkStartOptions } from '../validation.js';
+import { decodeStored, descriptiveProblems, unrunnableRow } from './corruption.js';
 import { Wakeups } from './wakeups.js';
 
 export interface Identity {
@@ -171,6 +174,7 @@ export class Executor {
     parent: WorkflowContext | undefined,
     functionID: number | undefined,
   ): Promise<string> {
+    options = checkStartOptions(options); // before anything is read or written
     if (parent && functionID !== undefined) {
       const replayed = replayedChildStart(parent, functionID, reg.name);
       if (replayed !== undefined) return replayed;
@@ -188,7 +192,6 @@ export class Executor {
     let timeoutMS: number | null = null;
     let deadline: number | null = null;
     if (typeof options.timeoutMS === 'number') {
-      if (!(options.timeoutMS > 0)) throw new DBOSInvalidWorkflowInputError(`timeoutMS must be a positive number, got ${options.timeoutMS}`);
       timeoutMS = options.timeoutMS;
       deadline = queueName ? null : now + options.timeoutMS; // a queued workflow's deadline starts at dequeue
     } else if (options.timeoutMS === undefined && parent?.deadlineEpochMS) {
@@ -218,7 +221,7 @@ export class Executor {
       queuePartitionKey: options.queuePartitionKey ?? null,
       parentWorkflowID: parent?.workflowID ?? null,
       serialization: format === 'portable' ? PORTABLE_SERIALIZATION : NATIVE_SERIALIZATION,
-      delayUntilEpochMS: delayed ? now + options.delaySeconds! * 1000 : null,
+      delayUntilEpochMS: delayed ? now + Math.round(options.delaySeconds! * 1000) : null,
       authenticatedUser: options.authenticatedUser ?? null,
       authenticatedRoles: options.authenticatedRoles ? JSON.stringify(options.authenticatedRoles) : null,
       assumedRole: null,
@@ -321,6 +324,18 @@ export class Executor {
     const instance = row.configName ? findInstance(row.className, row.configName) : undefined;
     // What is written here is this claim's outcome: it waits out an outage as a run's writes do.
     return patiently({}, async () => {
+      // A row this process cannot read fails alone, recorded as its outcome (fenced like any), before anything runs.
+      const corrupt = unrunnableRow(row);
+      if (corrupt) {
+        this.logger.error(corrupt.message);
+        // The failure is stored natively: an unreadable serialization name would make it unreadable too.
+        if (row.problems.some((p) => p.column === 'serialization')) await setWorkflowSerialization(this.db, row.workflowID, ownerXid, NATIVE_SERIALIZATION);
+        await completeWorkflow(this.db, row.workflowID, ownerXid, 'ERROR', null, serializeError(corrupt).text);
+        this.wakeups.wake(outcomeKey(row.workflowID));
+        return;
+      }
+      const unreadable = descriptiveProblems(row);
+      if (unreadable.length > 0) this.logger.warn(`Workflow ${row.workflowID} runs, but some of its fields cannot be read: ${unreadable.join('; ')}`);
       if (!reg || (reg.instanceMethod && !instance)) {
         const name = describe(row.className ?? '', row.name);
         const err = !reg
@@ -344,8 +359,9 @@ export class Executor {
       }
       let args: unknown[];
       try {
-        args = deserializeArgs(row.inputs, row.serialization);
+        args = decodeStored(row.workflowID, 'workflow_input.inputs', () => deserializeArgs(row.inputs, row.serialization));
       } catch (err) {
+        this.logger.error((err as Error).message);
         await completeWorkflow(this.db, row.workflowID, ownerXid, 'ERROR', null, serializeError(err).text);
         this.wakeups.wake(outcomeKey(row.workflowID));
         return;
@@ -414,6 +430,8 @@ export class Executor {
       // A stopped run records nothing: a cancellation is already recorded, and a run stopped by a shutdown or
       // interrupted by a failed write is resumed from its last checkpoint.
       if (ctx.stopped) return outcome;
+      // A recorded step that could not be read fails the run, even if the workflow caught the error and went on.
+      if (ctx.corruption) failure = { error: ctx.corruption };
       if (!failure) {
         let text: string | undefined;
         try {

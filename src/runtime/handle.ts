@@ -6,6 +6,8 @@ import { getWorkflow } from '../sysdb/workflows.js';
 import { currentFrame } from './context.js';
 import type { Executor } from './executor.js';
 import { checkpoint, recordedStepNamed, replayRecorded, runEngineStep } from './steps.js';
+import { decodeStored } from './corruption.js';
+import { checkText } from '../validation.js';
 import { toWorkflowStatus, type WorkflowStatus } from './workflow-status.js';
 
 export interface WorkflowHandle<R> {
@@ -31,12 +33,14 @@ export class RuntimeWorkflowHandle<R> implements WorkflowHandle<R> {
   }
 
   async getWorkflowInputs<T extends unknown[] = unknown[]>(): Promise<T> {
+    checkText('workflowID', this.workflowID);
     const row = await getWorkflow(this.executor.db, this.workflowID);
-    return (row ? deserializeArgs(row.inputs, row.serialization) : []) as T;
+    return (row ? decodeStored(this.workflowID, 'workflow_input.inputs', () => deserializeArgs(row.inputs, row.serialization)) : []) as T;
   }
 }
 
 async function readStatus(executor: Executor, workflowID: string): Promise<WorkflowStatus | null> {
+  checkText('workflowID', workflowID);
   const row = await getWorkflow(executor.db, workflowID);
   return row ? toWorkflowStatus(row) : null;
 }

@@ -7,6 +7,13 @@ export interface Logger {
   error(message: unknown, ...rest: unknown[]): void;
 }
 
+import { redactError, redactSecrets } from '../redact.js';
+
+/** Log arguments with the password of any database URL in them replaced (see src/redact.ts). */
+function redacted(args: unknown[]): unknown[] {
+  return args.map((a) => (typeof a === 'string' ? redactSecrets(a) : a instanceof Error ? redactError(a) : a));
+}
+
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;
 export type LogLevel = keyof typeof LEVELS;
 export const LOG_LEVELS = Object.keys(LEVELS) as LogLevel[];
@@ -23,15 +30,15 @@ export class ConsoleLogger implements Logger {
   }
 
   debug(message: unknown, ...rest: unknown[]): void {
-    if (this.enabled('debug')) console.debug('[transact] debug:', message, ...rest);
+    if (this.enabled('debug')) console.debug('[transact] debug:', ...redacted([message, ...rest]));
   }
   info(message: unknown, ...rest: unknown[]): void {
-    if (this.enabled('info')) console.info('[transact]', message, ...rest);
+    if (this.enabled('info')) console.info('[transact]', ...redacted([message, ...rest]));
   }
   warn(message: unknown, ...rest: unknown[]): void {
-    if (this.enabled('warn')) console.warn('[transact] warning:', message, ...rest);
+    if (this.enabled('warn')) console.warn('[transact] warning:', ...redacted([message, ...rest]));
   }
   error(message: unknown, ...rest: unknown[]): void {
-    if (this.enabled('error')) console.error('[transact] error:', message, ...rest);
+    if (this.enabled('error')) console.error('[transact] error:', ...redacted([message, ...rest]));
   }
 }

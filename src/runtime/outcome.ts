@@ -2,6 +2,7 @@
 // handles inside the application and for the client.
 
 import {
+  DBOSCorruptRowError,
   DBOSAwaitedWorkflowCancelledError,
   DBOSAwaitedWorkflowExceededMaxRecoveryAttempts,
   DBOSNonExistentWorkflowError,
@@ -10,8 +11,13 @@ import { deserializeError, deserializeValue } from '../serialization/index.js';
 import type { Queryable } from '../sysdb/driver.js';
 import { getWorkflowOutcome, workflowStatusesOf, type WorkflowOutcome } from '../sysdb/workflows.js';
 import { waitFor, type Wakeups } from './wakeups.js';
+import { checkText } from '../validation.js';
+import { decodeStored } from './corruption.js';
 
 export const TERMINAL_STATUSES = new Set(['SUCCESS', 'ERROR', 'CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED']);
+
+/** Statuses a workflow waits in before it has an outcome. */
+const WAITING_STATUSES = new Set(['PENDING', 'ENQUEUED', 'DELAYED']);
 
 export function outcomeKey(workflowID: string): string {
   return `outcome:${workflowID}`;
@@ -30,13 +36,19 @@ export async function awaitOutcome(
   workflowID: string,
   wait: OutcomeWait,
 ): Promise<WorkflowOutcome | undefined> {
+  checkText('workflowID', workflowID);
   return waitFor(
     wakeups,
     outcomeKey(workflowID),
     async () => {
       const outcome = await getWorkflowOutcome(db, workflowID);
       if (!outcome) throw new DBOSNonExistentWorkflowError(`Workflow ${workflowID} does not exist`);
-      return TERMINAL_STATUSES.has(outcome.status) ? outcome : undefined;
+      if (TERMINAL_STATUSES.has(outcome.status)) return outcome;
+      // A status no version of the engine writes would be waited on forever: the row is unreadable.
+      if (!WAITING_STATUSES.has(outcome.status)) {
+        throw new DBOSCorruptRowError(workflowID, 'workflow_status.status', `unknown status ${JSON.stringify(outcome.status)}`);
+      }
+      return undefined;
     },
     wait,
   );
@@ -51,6 +63,7 @@ const ACTIVE_STATUSES = new Set(['PENDING', 'ENQUEUED', 'DELAYED']);
  * the last ID. A workflow that does not exist would never finish: DBOSNonExistentWorkflowError.
  */
 export async function awaitFinished(db: Queryable, wakeups: Wakeups, workflowIDs: string[], all: boolean, wait: OutcomeWait): Promise<string | undefined> {
+  for (const id of workflowIDs) checkText('workflowID', id);
   let pending = [...new Set(workflowIDs)];
   return waitFor(
     wakeups,
@@ -72,9 +85,9 @@ export async function awaitFinished(db: Queryable, wakeups: Wakeups, workflowIDs
 export function settleOutcome<T>(workflowID: string, outcome: WorkflowOutcome): T {
   switch (outcome.status) {
     case 'SUCCESS':
-      return deserializeValue<T>(outcome.output, outcome.serialization);
+      return decodeStored(workflowID, 'workflow_output.output', () => deserializeValue<T>(outcome.output, outcome.serialization));
     case 'ERROR':
-      throw deserializeError(outcome.error ?? '', outcome.serialization);
+      throw decodeStored(workflowID, 'workflow_output.error', () => deserializeError(outcome.error ?? '', outcome.serialization));
     case 'CANCELLED':
       throw new DBOSAwaitedWorkflowCancelledError(workflowID);
     case 'MAX_RECOVERY_ATTEMPTS_EXCEEDED':

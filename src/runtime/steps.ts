@@ -14,7 +14,8 @@ import {
 import type { StepRow } from '../sysdb/rows.js';
 import { impatiently } from '../sysdb/retry.js';
 import { recordStep } from '../sysdb/steps.js';
-import { currentFrame, executionStorage, sleepUnlessStopped, type WorkflowContext } from './context.js';
+import { decodeStored } from './corruption.js';
+import { callAt, currentFrame, executionStorage, sleepUnlessStopped, type WorkflowContext } from './context.js';
 import type { Executor } from './executor.js';
 import type { Span } from '../tracing/tracing.js';
 import type { StepConfig } from './registry.js';
@@ -22,10 +23,23 @@ import { persist } from './persist.js';
 
 const MAX_RETRY_INTERVAL_SECONDS = 3600;
 
-/** What a recorded step holds: its output returned, or its error thrown (a replay does not run the step). */
+/**
+ * What a recorded step holds: its output returned, or its error thrown (a replay does not run the step). A record
+ * that cannot be decoded is a DBOSCorruptRowError, which also fails the run (see WorkflowContext.corruption).
+ */
 export function replayRecorded<T>(recorded: StepRow): T {
-  if (recorded.error !== null) throw deserializeError(recorded.error, recorded.serialization);
-  return deserializeValue<T>(recorded.output, recorded.serialization);
+  if (recorded.error !== null) throw decodeRecorded(recorded, 'error', () => deserializeError(recorded.error!, recorded.serialization));
+  return decodeRecorded(recorded, 'output', () => deserializeValue<T>(recorded.output, recorded.serialization));
+}
+
+function decodeRecorded<T>(recorded: StepRow, column: 'output' | 'error', decode: () => T): T {
+  const ctx = currentFrame()?.workflow;
+  try {
+    return decodeStored(ctx?.workflowID ?? '(unknown)', `operation_outputs.${column} of step ${recorded.functionID} (${recorded.name})`, decode);
+  } catch (err) {
+    if (ctx && !ctx.corruption) ctx.corruption = err as Error;
+    throw err;
+  }
 }
 
 /** The recorded step at this ID, checked against the name this run expects there (the determinism check). */
@@ -193,13 +207,16 @@ async function runAttempts<T>(
   }
 }
 
-/** The attempt's result, or DBOSStepTimeoutError once `timeoutMS` has passed (the attempt itself cannot be stopped). */
+/**
+ * The attempt's result, or DBOSStepTimeoutError once `timeoutMS` has passed (the attempt itself cannot be stopped).
+ * The timer re-arms in pieces (callAt), so a timeout beyond Node's 2^31-1 ms timer limit waits as long as it says.
+ */
 function withTimeout<T>(attempt: Promise<T>, name: string, timeoutMS: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
+  let disarm: (() => void) | undefined;
   const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DBOSStepTimeoutError(name, timeoutMS)), timeoutMS);
+    disarm = callAt(Date.now() + timeoutMS, () => reject(new DBOSStepTimeoutError(name, timeoutMS)));
   });
-  return Promise.race([attempt, expired]).finally(() => clearTimeout(timer));
+  return Promise.race([attempt, expired]).finally(() => disarm?.());
 }
 
 /**

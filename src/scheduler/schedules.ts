@@ -2,6 +2,7 @@
 // facade (DBOS.createSchedule, …) and by DBOSClient. Every check runs before anything is written. Firing the ticks
 // is the scheduler's job (scheduler.ts); this module only enqueues on demand (trigger, backfill).
 
+import { checkKey } from '../validation.js';
 import { randomUUID } from 'node:crypto';
 import { DBOSConflictingRegistrationError, DBOSError, DBOSInvalidScheduleError } from '../errors.js';
 import { deserializeValue, serializeValue } from '../serialization/index.js';
@@ -129,11 +130,22 @@ function checkScheduleName(name: unknown): void {
   if (typeof name !== 'string' || name.trim() === '') {
     throw new DBOSInvalidScheduleError(`A schedule needs a name, got ${JSON.stringify(name)}`);
   }
+  asScheduleError(() => checkKey('scheduleName', name)); // it becomes part of the workflow IDs of its ticks
 }
 
 function checkQueueName(queueName: unknown): void {
   if (queueName !== undefined && queueName !== null && (typeof queueName !== 'string' || queueName === '')) {
     throw new DBOSInvalidScheduleError(`queueName must be a queue's name, got ${JSON.stringify(queueName)}`);
+  }
+  if (typeof queueName === 'string') asScheduleError(() => checkKey('queueName', queueName));
+}
+
+/** A check of src/validation.ts, failing as a schedule's errors do. */
+function asScheduleError(check: () => void): void {
+  try {
+    check();
+  } catch (err) {
+    throw new DBOSInvalidScheduleError((err as Error).message, { cause: err });
   }
 }
 
@@ -168,6 +180,15 @@ function many(value: string | string[] | undefined): string[] | undefined {
   return Array.isArray(value) ? value : [value];
 }
 
+/** A listing shows a context that cannot be decoded (a damaged row) as the text stored, and does not fail. */
+function listedContext(r: ScheduleRecord): unknown {
+  try {
+    return deserializeValue(r.context, null);
+  } catch {
+    return r.context;
+  }
+}
+
 export function toWorkflowSchedule(r: ScheduleRecord): WorkflowSchedule {
   return {
     scheduleId: r.scheduleID,
@@ -176,7 +197,7 @@ export function toWorkflowSchedule(r: ScheduleRecord): WorkflowSchedule {
     workflowClassName: r.workflowClassName,
     schedule: r.schedule,
     status: r.status,
-    context: deserializeValue(r.context, null),
+    context: listedContext(r),
     lastFiredAt: r.lastFiredAt,
     automaticBackfill: r.automaticBackfill,
     cronTimezone: r.cronTimezone,

@@ -60,21 +60,27 @@ function claimParams(me: Incarnation): unknown[] {
 }
 
 /**
- * At launch: this incarnation becomes the holder of its executor ID (from now on only its beats count), and whoever
- * held the ID before is returned. The caller then takes that holder's unfinished work back (recovery at launch).
+ * At launch: this incarnation becomes the holder of its executor ID (from now on only its beats count), unless an
+ * earlier holder is still there and `mayTake` says it may still be alive. Returns whether the ID was taken, and the
+ * earlier holder if there was one. In one transaction, so the earlier holder cannot beat in between.
  */
-export async function claimExecutorID(db: SqlDriver, me: Incarnation): Promise<PreviousHolder | undefined> {
+export async function claimExecutorID(
+  db: SqlDriver,
+  me: Incarnation,
+  mayTake: (previous: PreviousHolder) => boolean,
+): Promise<{ taken: boolean; previous?: PreviousHolder }> {
   return db.transaction(async (tx) => {
-    const [prev] = await tx.query<Record<string, unknown>>(PREVIOUS_HOLDER, [me.applicationName, me.executorID]);
-    await tx.query(CLAIM_EXECUTOR, claimParams(me));
-    if (!prev) return undefined;
-    return {
-      incarnation: (prev.incarnation as string | null) ?? null,
-      hostID: (prev.host_id as string | null) ?? null,
-      hostname: (prev.hostname as string | null) ?? null,
-      pid: prev.pid === null || prev.pid === undefined ? null : Number(prev.pid),
-      silentMs: Number(prev.silent_ms),
+    const [row] = await tx.query<Record<string, unknown>>(PREVIOUS_HOLDER, [me.applicationName, me.executorID]);
+    const previous: PreviousHolder | undefined = row && {
+      incarnation: (row.incarnation as string | null) ?? null,
+      hostID: (row.host_id as string | null) ?? null,
+      hostname: (row.hostname as string | null) ?? null,
+      pid: row.pid === null || row.pid === undefined ? null : Number(row.pid),
+      silentMs: Number(row.silent_ms),
     };
+    if (previous && !mayTake(previous)) return { taken: false, previous };
+    await tx.query(CLAIM_EXECUTOR, claimParams(me));
+    return { taken: true, previous };
   });
 }
 
@@ -230,9 +236,11 @@ export interface TakeOver {
 export async function takeOverLapsedExecutors(
   db: SqlDriver,
   me: ExecutorIdentity,
-  leaseMs: number,
+  /** null: no executor is taken over for a lapsed lease, only the `dead` incarnations. */
+  leaseMs: number | null,
   dead: readonly Pick<Peer, 'executorID' | 'incarnation'>[] = [],
 ): Promise<TakeOver> {
+  if (leaseMs === null) leaseMs = Number.MAX_SAFE_INTEGER;
   if (db.dialect === 'postgres') {
     const params = [
       me.applicationName,

@@ -2,6 +2,7 @@
 // speaks (or check that it is there, for processes that must not run DDL).
 
 import { DBOSInitializationError } from '../errors.js';
+import { redactError, redactSecrets, redactUrl } from '../redact.js';
 import type { SqlDriver } from './driver.js';
 import { grantApplicationRole, migratePostgres, migrateSqlite, SCHEMA_VERSION } from './migrations/index.js';
 import { PostgresDriver } from './postgres-driver.js';
@@ -33,23 +34,26 @@ export async function openSystemDatabase(location: DatabaseLocation, options: Op
     }
     return driver;
   }
-  const driver = await PostgresDriver.open({
-    url: location.url,
-    schema: location.schema,
-    poolSize: options.poolSize ?? 10,
-    applicationName: options.applicationName,
-    retry: options.retryTimeoutMs !== undefined ? { timeoutMs: options.retryTimeoutMs } : undefined,
-    createDatabase: options.createDatabase ?? options.migrate,
-    idleInTransactionTimeoutMs: options.idleInTransactionTimeoutMs,
-  });
+  let driver: PostgresDriver;
+  try {
+    driver = await PostgresDriver.open({
+      url: location.url,
+      schema: location.schema,
+      poolSize: options.poolSize ?? 10,
+      applicationName: options.applicationName,
+      retry: options.retryTimeoutMs !== undefined ? { timeoutMs: options.retryTimeoutMs } : undefined,
+      createDatabase: options.createDatabase ?? options.migrate,
+      idleInTransactionTimeoutMs: options.idleInTransactionTimeoutMs,
+    });
+  } catch (err) {
+    throw openFailure(location.url, err);
+  }
   try {
     if (options.migrate) await migratePostgres(driver.rawPool, location.schema);
     else await checkVersion(driver);
   } catch (err) {
     await driver.close();
-    throw err instanceof DBOSInitializationError
-      ? err
-      : new DBOSInitializationError(`Cannot prepare the system database: ${(err as Error).message}`, { cause: err });
+    throw err instanceof DBOSInitializationError ? redactError(err) : openFailure(location.url, err);
   }
   return driver;
 }
@@ -74,6 +78,12 @@ export async function migrateSystemDatabase(
   } finally {
     await driver.close();
   }
+}
+
+/** Why the system database could not be opened, naming it by its URL without the password. */
+function openFailure(url: string, err: unknown): DBOSInitializationError {
+  const reason = redactSecrets((err as Error)?.message ?? String(err));
+  return new DBOSInitializationError(`Cannot prepare the system database at ${redactUrl(url)}: ${reason}`, { cause: redactError(err) });
 }
 
 const VERSION = { name: 'transact_schema_version', postgres: 'SELECT max(version) AS version FROM dbos.dbos_migrations' };

@@ -552,13 +552,18 @@ const PROMOTE_DELAYED_PG = sql(
      FROM (SELECT 1) one LEFT JOIN queues q ON true`,
 );
 
+// SQLite columns take any value: a delay that is not a number (a hand-edited row) would be "due" to the next-due
+// query and never to the promotion, and the promoter would spin. Such a row counts as due, and is promoted.
+const SQLITE_DELAY_IS_NUMBER = `typeof(delay_until_epoch_ms) IN ('integer', 'real')`;
+
 const PROMOTE_DELAYED_SQLITE = sql(
   'transact_promote_delayed',
   '',
   `UPDATE workflow_status
       SET status = 'ENQUEUED', updated_at = NOWMS,
           deduplication_id = CASE WHEN is_debounced THEN NULL ELSE deduplication_id END
-    WHERE status = 'DELAYED' AND delay_until_epoch_ms <= NOWMS AND (application_name = $1 OR application_name IS NULL)
+    WHERE status = 'DELAYED' AND (delay_until_epoch_ms <= NOWMS OR NOT ${SQLITE_DELAY_IS_NUMBER})
+      AND delay_until_epoch_ms IS NOT NULL AND (application_name = $1 OR application_name IS NULL)
     RETURNING queue_name`,
 );
 
@@ -566,7 +571,8 @@ const PROMOTE_DELAYED_SQLITE = sql(
 const NEXT_DELAYED_SQLITE = sql(
   'transact_next_delayed',
   '',
-  `SELECT min(delay_until_epoch_ms) - NOWMS AS next_due_in_ms FROM workflow_status
+  `SELECT min(CASE WHEN ${SQLITE_DELAY_IS_NUMBER} THEN delay_until_epoch_ms ELSE 0 END) - NOWMS AS next_due_in_ms
+     FROM workflow_status
     WHERE status = 'DELAYED' AND delay_until_epoch_ms IS NOT NULL AND (application_name = $1 OR application_name IS NULL)`,
 );
 

@@ -392,6 +392,19 @@ export async function completeWorkflow(
   return committer.submit({ workflowID, ownerXid, status, output, error });
 }
 
+// A run that found its row's serialization unreadable records its failure in the native format; the column says so,
+// or the outcome could not be read either. Fenced like every write of a run.
+const SET_SERIALIZATION = sql(
+  'transact_set_serialization',
+  `UPDATE dbos.workflow_status SET serialization = $3
+    WHERE workflow_uuid = $1 AND status = 'PENDING' AND owner_xid = $2`,
+);
+
+/** Sets the row's serialization name (see above); nothing happens when this run no longer owns the workflow. */
+export async function setWorkflowSerialization(db: Queryable, workflowID: string, ownerXid: string, serialization: string): Promise<void> {
+  await db.query(SET_SERIALIZATION, [workflowID, ownerXid, serialization]);
+}
+
 const GET_WORKFLOW = sql(
   'transact_get_workflow',
   `SELECT ws.*, COALESCE(wi.inputs, ws.inputs) AS inputs, COALESCE(wo.output, ws.output) AS output,
