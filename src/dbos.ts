@@ -225,13 +225,6 @@ function toStartOptions(params: StartWorkflowParams = {}): StartOptions {
   });
 }
 
-/** The owner a standard decorator binds an instance method with: an instance (legacy ones pass the prototype). */
-function isLateInstanceBinding(owner: unknown): boolean {
-  if (typeof owner !== 'object' || owner === null) return false;
-  const ctor = (owner as { constructor?: { prototype?: unknown } }).constructor;
-  return ctor?.prototype !== owner;
-}
-
 function isClass(value: unknown): boolean {
   return typeof value === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(value));
 }
@@ -430,9 +423,7 @@ export class DBOS {
       },
       (method, owner) => {
         const cls = classOf(owner);
-        // Standard decorators bind an instance method when its class is first instantiated (not when it is defined):
-        // that may be after launch, and a ConfiguredInstance made then is simply not there for recovery (as in DBOS).
-        if (!isLateInstanceBinding(owner)) info.ensureRegistrationOpen(`Workflow ${cls.name ? `${cls.name}.` : ''}${reg!.name}`);
+        info.ensureBindingOpen(`Workflow ${cls.name ? `${cls.name}.` : ''}${reg!.name}`, owner);
         info.placeRegistered(method.fn, owner);
         reg!.className = cls.name;
         reg!.thisArg = cls.isStatic ? owner : undefined;

@@ -252,3 +252,15 @@ export function ensureRegistrationOpen(what: string): void {
       'DBOS.launch()), so that recovery and queues know it; or shut down, register, and launch again',
   );
 }
+
+/**
+ * ensureRegistrationOpen for a decorated method as its decorator binds it to `owner`. Standard decorators bind an
+ * instance method when its class is first instantiated (an instance is the owner), not when the class is defined: that
+ * may be after launch, and is accepted (a ConfiguredInstance made after launch is not there for recovery, as in DBOS).
+ * Legacy decorators pass the prototype, at class definition, and static methods the class: those are checked.
+ */
+export function ensureBindingOpen(what: string, owner: unknown): void {
+  const isInstance =
+    typeof owner === 'object' && owner !== null && (owner as { constructor?: { prototype?: unknown } }).constructor?.prototype !== owner;
+  if (!isInstance) ensureRegistrationOpen(what);
+}
