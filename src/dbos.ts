@@ -51,7 +51,7 @@ import {
   type ListWorkflowStepsOptions,
   type StepInfo,
 } from './management/inspect.js';
-import { executorIDOf, systemDatabaseLocation, type DBOSConfig } from './runtime/config.js';
+import { executorIDOf, logLevelOf, systemDatabaseLocation, type DBOSConfig } from './runtime/config.js';
 import { currentFrame, nextStartStorage, type NextStartOptions } from './runtime/context.js';
 import type { Executor, StartOptions } from './runtime/executor.js';
 import { checkpointedResult, RuntimeWorkflowHandle, type WorkflowHandle } from './runtime/handle.js';
@@ -63,7 +63,7 @@ import { builtinSteps, durableSleep, runEngineStep, runStep } from './runtime/st
 import { deprecatePatch, patch } from './runtime/patching.js';
 import type { WorkflowStatus } from './runtime/workflow-status.js';
 import type { DriverStats } from './sysdb/driver.js';
-import type { Span, Tracer } from './tracing/tracing.js';
+import type { Span, Tracer } from './tracing/public.js';
 import { launchRuntime, stopRuntime, type Runtime } from './launch.js';
 import { enqueueByName, type EnqueueWorkflowOptions } from './enqueue-by-name.js';
 import { migrateSystemDatabase } from './sysdb/open.js';
@@ -72,6 +72,9 @@ import * as schedules from './scheduler/schedules.js';
 import type { ListSchedulesFilters, ScheduleEnv, ScheduleOptions, ScheduleUpdate, WorkflowSchedule } from './scheduler/schedules.js';
 import { INTERNAL_QUEUE } from './sysdb/rows.js';
 import { checkClassName, checkFunctionName, checkSleepMs, checkStartOptions, checkStepConfig } from './validation.js';
+import { clearAlertHandler, setAlertHandler, settleAlerts, type AlertHandler } from './alerts/alerts.js';
+import { forgetDeclaredQueues } from './queues/workflow-queue.js';
+import * as info from './registry-info.js';
 
 export interface StartWorkflowParams {
   workflowID?: string;
@@ -194,6 +197,7 @@ function stepWrapper(fn: AnyFunction, name: string, stepConfig: StepConfig): Any
     return runStep(executor, () => fn.apply(this, args), name, stepConfig);
   };
   Object.defineProperty(wrapper, 'name', { value: name });
+  info.noteStep(fn, wrapper, name, stepConfig);
   return wrapper;
 }
 
@@ -260,7 +264,7 @@ export class DBOS {
   static setConfig(newConfig: DBOSConfig): void {
     config = { ...newConfig };
     logger = newConfig.logger ?? defaultLogger;
-    if (!newConfig.logger) defaultLogger.setLevel(newConfig.logLevel ?? 'info');
+    if (!newConfig.logger) defaultLogger.setLevel(logLevelOf(newConfig));
   }
 
   static getConfig(): DBOSConfig {
@@ -270,6 +274,7 @@ export class DBOS {
   static async launch(): Promise<void> {
     if (runtime) return;
     if (launching) return launching;
+    info.sealRegistrations(true); // from here on, a workflow registered now would be unknown to recovery
     // Configured instances are set up before anything runs: recovery and dispatch may call their workflows at once.
     launching = initializeInstances()
       .then(() => launchRuntime(config, registry, logger, (ready) => runtimesByExecutor.set(ready.executor, ready)))
@@ -286,6 +291,10 @@ export class DBOS {
         }
         DBOS.logRegisteredEndpoints();
       })
+      .catch((err) => {
+        info.sealRegistrations(false);
+        throw err;
+      })
       .finally(() => (launching = undefined));
     return launching;
   }
@@ -296,12 +305,19 @@ export class DBOS {
     if (stopping) await destroyCallbacks(); // receivers stop taking events while the engine can still record them
     runtime = undefined;
     if (stopping) await stopRuntime(stopping, options.workflowCompletionTimeoutMS ?? 0);
-    if (options.deregister) {
-      registry.clear();
-      clearInstances();
-      lifecycleCallbacks.clear();
-      forgetDeclaredSchedules();
-    }
+    if (stopping) await settleAlerts();
+    if (!runtime && !launching) info.sealRegistrations(false);
+    if (options.deregister) forgetRegistrations(false);
+  }
+
+  /**
+   * Forgets every registration (workflows, configured instances, queues declared in code, schedules declared in code,
+   * add-ons, registration info, the alert handler); for tests and development, never while launched. Functions
+   * registered before may not be used afterwards; register the original functions again instead.
+   */
+  static clearRegistry(): void {
+    if (runtime || launching) throw new DBOSError('DBOS.clearRegistry cannot be called while DBOS is launched: shut down first');
+    forgetRegistrations(true);
   }
 
   /** Registers an add-on to start after each launch (`initialize`) and stop before each shutdown (`destroy`). */
@@ -360,8 +376,10 @@ export class DBOS {
     if (!reg.name) throw new DBOSError('registerWorkflow needs a named function or a name option');
     checkFunctionName('workflow name', reg.name);
     if (reg.className) checkClassName('class name', reg.className);
+    info.ensureRegistrationOpen(`Workflow ${reg.className ? `${reg.className}.` : ''}${reg.name}`);
     reg.wrapper = workflowWrapper(reg);
     registry.add(reg);
+    info.noteWorkflow(reg, { ctorOrProto, className });
     return reg.wrapper as (this: This, ...args: Args) => Promise<Return>;
   }
 
@@ -400,10 +418,13 @@ export class DBOS {
         };
         checkFunctionName('workflow name', reg.name);
         reg.wrapper = workflowWrapper(reg);
+        info.noteWorkflow(reg);
         return reg.wrapper;
       },
-      (_method, owner) => {
+      (method, owner) => {
         const cls = classOf(owner);
+        info.ensureBindingOpen(`Workflow ${cls.name ? `${cls.name}.` : ''}${reg!.name}`, owner);
+        info.placeRegistered(method.fn, owner);
         reg!.className = cls.name;
         reg!.thisArg = cls.isStatic ? owner : undefined;
         reg!.instanceMethod = !cls.isStatic;
@@ -443,11 +464,38 @@ export class DBOS {
     for (const callback of lifecycleCallbacks) callback.logRegisteredEndpoints?.();
   }
 
+  /** An add-on's (`external`'s) config object for class `cls` (created empty on first use), as in DBOS. */
+  static associateClassWithInfo(external: info.RegistrationOwner, cls: (new (...args: any[]) => object) | string): object { // eslint-disable-line @typescript-eslint/no-explicit-any
+    return info.associateClassWithInfo(external, cls);
+  }
+
+  /** An add-on's config object for function `func` (its registration is shared with @DBOS.workflow / registerWorkflow). */
+  static associateFunctionWithInfo<This, Args extends unknown[], Return>(
+    external: info.RegistrationOwner,
+    func: (this: This, ...args: Args) => Promise<Return>,
+    target: info.FunctionName,
+  ): { registration: info.MethodRegistrationBase; regInfo: object } {
+    return info.associateFunctionWithInfo(external, func, target);
+  }
+
+  /** The functions an add-on configured (within class `cls`, and named `funcName`, when given), with its configs. */
+  static getAssociatedInfo(external: info.RegistrationOwner, cls?: object | string, funcName?: string): readonly info.ExternalRegistration[] {
+    return info.getAssociatedInfo(external, cls, funcName);
+  }
+
+  /**
+   * The handler of this process's alerts (one, set before launch): a workflow dead-lettered after too many recovery
+   * attempts, and executors whose lease lapsed and whose work this process took over (see src/alerts/alerts.ts).
+   */
+  static setAlertHandler(handler: AlertHandler): void {
+    setAlertHandler(handler, runtime !== undefined || launching !== undefined);
+  }
+
   /** `@DBOS.step()`: works with legacy experimentalDecorators and with standard decorators. */
   static step(stepConfig: StepConfig = {}): DualMethodDecorator {
     return dualMethodDecorator(
       (method) => stepWrapper(method.fn, stepConfig.name ?? method.name, stepConfig),
-      () => {},
+      (method, owner) => info.placeRegistered(method.fn, owner),
     );
   }
 
@@ -977,6 +1025,7 @@ export class DBOS {
 }
 
 /**
+ * @internal
  * For event receivers (src/receivers/): starts registered workflow `fn` with engine-level options that the public
  * StartWorkflowParams do not carry (an explicit creation time, which orders a queue). Not part of the public API.
  */
@@ -990,13 +1039,14 @@ export function startForReceiver(fn: AnyFunction, args: unknown[], options: Star
   }
 }
 
-/** The name and class a function is registered under as a workflow, if it is one. Not part of the public API. */
+/** @internal The name and class a function is registered under as a workflow, if it is one. Not part of the public API. */
 export function registeredWorkflowName(fn: AnyFunction): { name: string; className: string } | undefined {
   const reg = registry.forFunction(fn);
   return reg ? { name: reg.name, className: reg.className } : undefined;
 }
 
 /**
+ * @internal
  * The engine serving this call (inside a workflow, the one running it; elsewhere, the launched one), for facade-level
  * add-ons such as the Debouncer; DBOSExecutorNotInitializedError before launch. Not part of the public API.
  */
@@ -1004,7 +1054,7 @@ export function engineForAddOn(what: string): Executor {
   return engine(what);
 }
 
-/** Round trips issued by this process's system database so far (benchmarks and tests; not part of the public API). */
+/** @internal Round trips issued by this process's system database so far (benchmarks and tests; not part of the public API). */
 export function systemDatabaseStats(): DriverStats | undefined {
   return runtime?.db.stats;
 }
@@ -1058,6 +1108,18 @@ async function checkScheduleQueue(rt: Runtime, queueName: string): Promise<void>
 function patchingEnabled(): boolean {
   const rt = current();
   return rt ? rt.executor.patchingEnabled : config.enablePatching === true;
+}
+
+/** What shutdown({ deregister }) and clearRegistry forget (the latter also queues, add-on info and the alert handler). */
+function forgetRegistrations(everything: boolean): void {
+  registry.clear();
+  clearInstances();
+  lifecycleCallbacks.clear();
+  forgetDeclaredSchedules();
+  if (!everything) return;
+  forgetDeclaredQueues();
+  info.clearRegistrationInfo();
+  clearAlertHandler();
 }
 
 function withNextStart<R>(options: NextStartOptions, callback: () => Promise<R>): Promise<R> {

@@ -3,10 +3,10 @@
 // DBOSClient writes (src/client/enqueue.ts), stamped with this process and, inside a workflow, with its parent.
 
 import { checkClientEnqueueOptions, enqueueFromClient, type ClientEnqueueOptions } from './client/enqueue.js';
-import { DBOSInvalidWorkflowInputError } from './errors.js';
 import { currentFrame, nextStartStorage, type WorkflowContext } from './runtime/context.js';
 import type { Executor } from './runtime/executor.js';
 import { replayedChildStart, startChild } from './runtime/child-start.js';
+import { warnIfUndeclared } from './runtime/undeclared-queue.js';
 
 /** DBOS's EnqueueWorkflowOptions: the options of DBOSClient.enqueue. */
 export type EnqueueWorkflowOptions = ClientEnqueueOptions;
@@ -20,6 +20,7 @@ export type QueueCheck = (queueName: string, partitionKey: string | undefined) =
  * after the workflow, with `child_workflow_id`), and without an explicit ID the child is `<parentID>-<functionID>`,
  * so a replay finds the same child instead of enqueueing another. A failure the database decided (a duplicate
  * deduplication ID, an ID in use) is recorded too, and a replay throws it again.
+ * @internal
  */
 export function enqueueByName(
   executor: Executor,
@@ -52,14 +53,9 @@ async function enqueueChecked(
   args: unknown[],
   parent?: { ctx: WorkflowContext; functionID: number; startedAtEpochMs: number },
 ): Promise<string> {
-  // Another application's queues are its own business; ours must exist, or the workflow would wait forever.
+  // Another application's queues are its own business; one of ours that no process declared yet waits for one to.
   if (options.queueName && options.applicationName === executor.identity.applicationName) {
-    if (!(await queueExists(options.queueName, options.queuePartitionKey))) {
-      throw new DBOSInvalidWorkflowInputError(
-        `Queue ${options.queueName} is not declared in this application: ` +
-          'declare it or register it with DBOS.registerQueue before enqueueing to it',
-      );
-    }
+    await warnIfUndeclared(executor, queueExists, executor.logger, options.queueName, options.queuePartitionKey);
   }
   const { identity } = executor;
   const workflowID = await enqueueFromClient(executor.db, options, args, undefined, {

@@ -1,50 +1,7 @@
-// The public surface of Transact: exports only, no logic.
+// The public surface of Transact: exports only, no logic. The names are listed in src/public-api.ts.
 
-export {
-  DBOS,
-  type StartWorkflowParams,
-  type WorkflowStarters,
-  type RegisterWorkflowOptions,
-  type ScheduledWorkflowFn,
-  type ScheduleDefinition,
-  type DBOSLifecycleCallback,
-} from './dbos.js';
-export { ConfiguredInstance } from './configured-instance.js';
-export { SchedulerMode, type SchedulerConfig, type ScheduledArgs } from './scheduler/declared.js';
-export type { ListSchedulesFilters, ScheduleOptions, ScheduleUpdate, WorkflowSchedule } from './scheduler/schedules.js';
-export { DBOSClient, type ClientScheduleDefinition, type DBOSClientConfig } from './client/client.js';
-export type { ClientEnqueueOptions } from './client/enqueue.js';
-export { Debouncer, type DebouncerConfig } from './debouncer.js';
-export { DebouncerClient, type DebouncerClientConfig } from './client/debouncer.js';
-export type { ApplicationRowCounts, RenameApplicationOptions } from './management/applications.js';
-export type { EnqueueWorkflowOptions } from './enqueue-by-name.js';
-export type { Tracer } from './tracing/tracing.js';
-export { startAdminServer, type AdminServer } from './admin/server.js';
-export {
-  WorkflowQueue,
-  type QueueConflictResolution,
-  type QueueOptions,
-  type QueueParameters,
-  type QueueRateLimit,
-  type RegisterQueueOptions,
-} from './queues/workflow-queue.js';
-export type { DBOSConfig } from './runtime/config.js';
-export type { WorkflowConfig, StepConfig } from './runtime/registry.js';
-export type { WorkflowHandle } from './runtime/handle.js';
-export type { WorkflowStatus } from './runtime/workflow-status.js';
-export type { GetWorkflowsInput, ListWorkflowStepsOptions, StepInfo } from './management/inspect.js';
-export type { ForkOptions, RewindOptions, VersionInfo, WorkflowDelay } from './management/control.js';
-export type { Logger } from './runtime/logger.js';
-export type { SerializationRecipe } from './serialization/native.js';
-export type {
-  GetEventOptions,
-  PollingOptions,
-  ReadStreamOffsetOptions,
-  ReadStreamOptions,
-  RecvOptions,
-  SendOptions,
-  SetEventOptions,
-  WorkflowSerializationFormat,
-  WriteStreamOptions,
-} from './messaging/options.js';
-export * from './errors.js';
+export * from './public-api.js';
+
+// The default export is the package itself, as a CommonJS package's is for `import pkg from …` (DBOS is one):
+// `import transact from 'transact'; transact.DBOS.launch()` works, in ES modules and in CommonJS.
+export { default } from './package-object.js';

@@ -8,6 +8,7 @@ import { QUEUE_CHANNELS, QueueService } from './queues/service.js';
 import { internalQueue } from './queues/workflow-queue.js';
 import { applicationNameOf, applicationVersionOf, executorIDOf, systemDatabaseLocation, type DBOSConfig } from './runtime/config.js';
 import { Executor } from './runtime/executor.js';
+import { checkConfig, reportLaunch } from './runtime/launch-report.js';
 import { loadTracing } from './tracing/tracing.js';
 import type { Logger } from './runtime/logger.js';
 import { outcomeKey } from './runtime/outcome.js';
@@ -44,6 +45,8 @@ export async function launchRuntime(
   const location = systemDatabaseLocation(config, appName);
   const executorID = executorIDOf(config);
   const applicationVersion = applicationVersionOf(config, appName, registry.all());
+  checkConfig(config, logger);
+  reportLaunch(logger, location, { applicationName: appName, executorID, applicationVersion });
   const db = await openSystemDatabase(location, {
     migrate: config.runMigrations ?? true,
     poolSize: config.systemDatabasePoolSize,

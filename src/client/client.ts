@@ -42,6 +42,8 @@ import { deserializeArgs } from '../serialization/index.js';
 import { decodeStored } from '../runtime/corruption.js';
 import { checkOptionalKey, checkText } from '../validation.js';
 import type pg from 'pg';
+import type { PgClient } from './pg-client.js';
+import { enqueueDebounced } from './debouncer.js';
 import { DBOSError, DBOSInvalidWorkflowInputError } from '../errors.js';
 import { QueueAdmin } from '../queues/admin.js';
 import type { RegisterQueueOptions, WorkflowQueue } from '../queues/workflow-queue.js';
@@ -204,7 +206,7 @@ export class DBOSClient {
 
   /** enqueuePortable inside a transaction the caller holds (see enqueueInTransaction). PostgreSQL only. */
   async enqueuePortableInTransaction<T = unknown>(
-    pgClient: pg.ClientBase,
+    pgClient: PgClient,
     options: ClientEnqueueOptions,
     positionalArgs: unknown[],
     namedArgs?: Record<string, unknown>,
@@ -212,6 +214,15 @@ export class DBOSClient {
     const portable = { ...this.owned(options), serializationType: 'portable' as const };
     const db = this.callerTransaction(pgClient);
     return this.retrieveWorkflow<T>(await enqueueFromClient(db, portable, portableArgs(positionalArgs, namedArgs)));
+  }
+
+  /**
+   * Enqueues a debounced workflow, DELAYED by `options.delaySeconds` and holding `options.deduplicationID` (the
+   * debounce key's), whose start later debounce calls may push back until `debounceDeadlineEpochMS`; DBOS's
+   * DebouncerClient is written against it. Returns the workflow ID (see src/client/debouncer.ts).
+   */
+  enqueueDebounced(options: ClientEnqueueOptions, debounceDeadlineEpochMS: number | undefined, args: unknown[]): Promise<string> {
+    return enqueueDebounced(this.db, this.owned(options), debounceDeadlineEpochMS, args);
   }
 
   /** For DebouncerClient: one debounce call on this client's database. Not part of the public API. @internal */
@@ -225,13 +236,13 @@ export class DBOSClient {
    * Enqueues inside a transaction the caller holds on its own `pg` connection to the same database: the workflow
    * exists exactly when the caller's transaction commits. PostgreSQL only.
    */
-  async enqueueInTransaction<T = unknown>(pgClient: pg.ClientBase, options: ClientEnqueueOptions, ...args: unknown[]): Promise<WorkflowHandle<T>> {
+  async enqueueInTransaction<T = unknown>(pgClient: PgClient, options: ClientEnqueueOptions, ...args: unknown[]): Promise<WorkflowHandle<T>> {
     return this.retrieveWorkflow<T>(await enqueueFromClient(this.callerTransaction(pgClient), this.owned(options), args));
   }
 
   /** Sends inside a transaction the caller holds (see enqueueInTransaction). PostgreSQL only. */
   async sendInTransaction<T>(
-    pgClient: pg.ClientBase,
+    pgClient: PgClient,
     destinationID: string,
     message: T,
     topic?: string,
@@ -241,9 +252,9 @@ export class DBOSClient {
     await sendMessage({ ...this.messaging, db: this.callerTransaction(pgClient) }, destinationID, message, topic, idempotencyKey, options);
   }
 
-  private callerTransaction(pgClient: pg.ClientBase): SqlDriver {
+  private callerTransaction(pgClient: PgClient): SqlDriver {
     if (!(this.db instanceof PostgresDriver)) throw new DBOSError('…InTransaction methods need a PostgreSQL system database');
-    return this.db.inCallerTransaction(pgClient);
+    return this.db.inCallerTransaction(pgClient as pg.ClientBase);
   }
 
   async cancelWorkflow(workflowID: string, options: { cancelChildren?: boolean } = {}): Promise<void> {

@@ -13,6 +13,7 @@
 // it beats first, and if the beat finds it was presumed dead meanwhile, its runs of workflows taken over are stopped
 // before they run anything more. Normal beats keep the lease fresh, so a step start costs no round trip.
 
+import { alertExecutorsTakenOver } from '../alerts/alerts.js';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { DBOSInitializationError } from '../errors.js';
@@ -240,6 +241,7 @@ export class Heartbeat implements LeaseGuard {
         `Executor(s) ${taken.executors.join(', ')} stopped (heartbeat lease of ${this.leaseMs} ms missed, or process gone); ` +
           `${taken.requeued} of their workflow(s) went back to their queues`,
       );
+      alertExecutorsTakenOver(this.executor.logger, taken.executors, taken.requeued, this.me.executorID);
       if (taken.queues.length > 0) this.requeued(taken.queues);
     }
   }

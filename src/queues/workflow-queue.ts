@@ -358,3 +358,8 @@ export function onQueueDeclared(listener: (queue: WorkflowQueue) => void): () =>
 }
 
 export const internalQueue = new WorkflowQueue(INTERNAL_QUEUE);
+
+/** Forgets the queues declared in code, except the internal one (DBOS.clearRegistry; never while launched). */
+export function forgetDeclaredQueues(): void {
+  for (const name of [...declared.keys()]) if (name !== INTERNAL_QUEUE) declared.delete(name);
+}

@@ -8,7 +8,7 @@ import { redactUrl } from '../redact.js';
 import { checkKey } from '../validation.js';
 import type { DatabaseLocation } from '../sysdb/open.js';
 import type { RegisteredWorkflow } from './registry.js';
-import type { Logger } from './logger.js';
+import { LOG_LEVELS, type Logger, type LogLevel } from './logger.js';
 
 export interface DBOSConfig {
   /** The application's name; recorded on every row it creates and used to scope recovery and queues. */
@@ -29,7 +29,8 @@ export interface DBOSConfig {
    * being a new version, so without an explicit applicationVersion the version is `PATCHING_ENABLED` (not a hash).
    */
   enablePatching?: boolean;
-  logLevel?: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** debug, info (default), warn, error or silent; DBOS types it as any string, and an unknown level is `info`. */
+  logLevel?: LogLevel | (string & {});
   logger?: Logger;
   /** Embedded database only: FULL (default) survives power loss; NORMAL survives process crashes and is faster. */
   sqliteSynchronous?: 'FULL' | 'NORMAL';
@@ -63,7 +64,77 @@ export interface DBOSConfig {
   /** Accepted for compatibility; the DBOS admin server is not part of Transact. */
   adminPort?: number;
   runAdminServer?: boolean;
-  [other: string]: unknown;
+
+  // DBOS 5.x settings that Transact accepts so that DBOS configurations compile, and ignores (it has no such knob):
+  /** DBOS caps concurrent polling reads; Transact's waits share notifications and need no cap. Ignored. */
+  systemDatabasePollingConcurrency?: number;
+  /** DBOS tunes its queue dispatch parallelism; Transact's dispatcher is organised differently. Ignored. */
+  maxConcurrentQueueDispatches?: number;
+  /** DBOS coalesces notifications on a timer; Transact coalesces per wake-up. Ignored. */
+  notificationCoalesceMs?: number;
+  /** DBOS's statement timeout for observability queries. Ignored. */
+  observabilityQueryTimeoutMs?: number;
+  /** DBOS's contextual log metadata. Ignored. */
+  addContextMetadata?: boolean;
+  /** DBOS exports spans and logs to these OTLP endpoints; Transact leaves exporting to the app's tracer provider. Ignored. */
+  otlpTracesEndpoints?: string[];
+  otlpLogsEndpoints?: string[];
+  // DBOS 5.x settings Transact cannot honour and refuses at launch rather than ignore (data would not be what the
+  // application expects): a pool of the application's own (give systemDatabaseUrl), a custom serializer.
+  /** Not supported: launch fails. Give `systemDatabaseUrl`; Transact opens its own connections. */
+  systemDatabasePool?: object;
+  /** Not supported: launch fails. Use DBOS.registerSerialization for types of your own. */
+  serializer?: { name: () => string; stringify(value: unknown): string | Promise<string>; parse(text: string | null | undefined): unknown };
+}
+
+/**
+ * Every key of DBOSConfig, so that a configuration written in plain JavaScript (which the compiler did not check)
+ * can be told about keys that mean nothing here (a typo, or a setting of another library).
+ */
+export const DBOS_CONFIG_KEYS = [
+  'name',
+  'systemDatabaseUrl',
+  'systemDatabasePoolSize',
+  'systemDatabaseSchemaName',
+  'runMigrations',
+  'useListenNotify',
+  'applicationVersion',
+  'executorID',
+  'enablePatching',
+  'logLevel',
+  'logger',
+  'sqliteSynchronous',
+  'pollingIntervalMs',
+  'databaseRetryTimeoutMs',
+  'listenQueues',
+  'executorLeaseMs',
+  'systemDatabaseIdleTransactionTimeoutMs',
+  'schedulerPollingIntervalMs',
+  'tracingEnabled',
+  'enableOTLP',
+  'otelAttributeFormat',
+  'adminPort',
+  'runAdminServer',
+  'systemDatabasePollingConcurrency',
+  'maxConcurrentQueueDispatches',
+  'notificationCoalesceMs',
+  'observabilityQueryTimeoutMs',
+  'addContextMetadata',
+  'otlpTracesEndpoints',
+  'otlpLogsEndpoints',
+  'systemDatabasePool',
+  'serializer',
+] as const satisfies readonly (keyof DBOSConfig)[];
+
+// A key added to DBOSConfig but not to the list above fails to compile here.
+type UnlistedConfigKey = Exclude<keyof DBOSConfig, (typeof DBOS_CONFIG_KEYS)[number]>;
+const everyConfigKeyListed: [UnlistedConfigKey] extends [never] ? true : UnlistedConfigKey = true;
+void everyConfigKeyListed;
+
+/** The log level a configuration asks for; DBOS types it as a string, so an unknown one falls back to `info`. */
+export function logLevelOf(config: DBOSConfig): LogLevel {
+  const level = config.logLevel;
+  return level !== undefined && LOG_LEVELS.includes(level as LogLevel) ? (level as LogLevel) : 'info';
 }
 
 export function systemDatabaseLocation(config: DBOSConfig, appName: string): DatabaseLocation {

@@ -1,6 +1,8 @@
 // The engine inside one process: starting workflows (directly, as children, or onto a queue), running them in a
 // workflow context, recording their outcome fenced by ownership, and waiting for outcomes.
 
+import { alertWorkflowDeadLettered } from '../alerts/alerts.js';
+import { warnIfUndeclared } from './undeclared-queue.js';
 import { randomUUID } from 'node:crypto';
 import {
   DBOSConflictingWorkflowError,
@@ -294,13 +296,9 @@ export class Executor {
     return instance;
   }
 
-  /** Rejects an enqueue to a queue this process does not know (nothing would ever run it). */
+  /** An enqueue to a queue this process does not know is accepted (it waits for the queue), with one warning. */
   async requireQueue(queueName: string, partitionKey: string | undefined): Promise<void> {
-    if (!(await this.queueExists(queueName, partitionKey))) {
-      throw new DBOSInvalidWorkflowInputError(
-        `Queue ${queueName} is not declared in this process: declare it with new WorkflowQueue(${JSON.stringify(queueName)}) or DBOS.registerQueue before enqueueing to it`,
-      );
-    }
+    await warnIfUndeclared(this, this.queueExists, this.logger, queueName, partitionKey);
   }
 
   /** The workflow's arguments as its input schema (if it has one) accepts them; DBOSInvalidWorkflowInputError if not. */
@@ -355,6 +353,7 @@ export class Executor {
       if (row.recoveryAttempts > max + 1) {
         await deadLetterWorkflow(this.db, row.workflowID, ownerXid);
         this.logger.error(new DBOSMaxRecoveryAttemptsExceededError(row.workflowID, max).message);
+        alertWorkflowDeadLettered(this.logger, row, max, this.identity.executorID);
         this.wakeups.wake(outcomeKey(row.workflowID));
         return;
       }

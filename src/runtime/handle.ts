@@ -17,6 +17,7 @@ export interface WorkflowHandle<R> {
   getWorkflowInputs<T extends unknown[] = unknown[]>(): Promise<T>;
 }
 
+/** @internal The handle the runtime gives out (users see WorkflowHandle). */
 export class RuntimeWorkflowHandle<R> implements WorkflowHandle<R> {
   constructor(
     private readonly executor: Executor,
@@ -47,6 +48,7 @@ async function readStatus(executor: Executor, workflowID: string): Promise<Workf
 /**
  * A workflow's result; inside a workflow the wait takes a function ID (synchronously, at call time) and its outcome
  * is checkpointed. The ID may still be on its way (a workflow called directly: start, then wait).
+ * @internal
  */
 export function checkpointedResult<R>(executor: Executor, id: string | Promise<string>, pollIntervalMs?: number): Promise<R> {
   const frame = currentFrame();

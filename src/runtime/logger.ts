@@ -16,6 +16,7 @@ function redacted(args: unknown[]): unknown[] {
 
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;
 export type LogLevel = keyof typeof LEVELS;
+export const LOG_LEVELS = Object.keys(LEVELS) as LogLevel[];
 
 export class ConsoleLogger implements Logger {
   constructor(private level: LogLevel = 'info') {}

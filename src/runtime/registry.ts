@@ -47,7 +47,7 @@ export function registrationKey(className: string | null | undefined, name: stri
 
 export class Registry {
   private readonly workflows = new Map<string, RegisteredWorkflow>();
-  private readonly byFunction = new WeakMap<AnyFunction, RegisteredWorkflow>();
+  private byFunction = new WeakMap<AnyFunction, RegisteredWorkflow>();
 
   add(reg: RegisteredWorkflow): void {
     const key = registrationKey(reg.className, reg.name);
@@ -83,6 +83,7 @@ export class Registry {
 
   clear(): void {
     this.workflows.clear();
+    this.byFunction = new WeakMap(); // the old wrappers are not workflows any more
   }
 }
 

@@ -6,7 +6,6 @@ import { after, afterEach, it } from 'node:test';
 import {
   DBOS,
   DBOSConflictingWorkflowError,
-  DBOSInvalidWorkflowInputError,
   DBOSQueueDuplicatedError,
   DBOSWorkflowIDInUseError,
   WorkflowQueue,
@@ -112,14 +111,15 @@ describeEachBackend('enqueueing a workflow by name', (kind) => {
     assert.deepEqual(JSON.parse(String(row?.inputs)), { positionalArgs: ['x', 3] });
   });
 
-  it('refuses an unknown queue of this application before writing, but leaves another application’s queues to it', async () => {
+  it('accepts an unknown queue of this application (the workflow waits ENQUEUED for it), and leaves another application’s queues to it', async () => {
     const url = freshDatabase(kind, 'byname_unknown');
     await launchOn(url);
-    await assert.rejects(
-      DBOS.enqueueWorkflowWithOptions({ queueName: 'nobody-declares-this', workflowName: 'echoByName', workflowID: `lost-${kind}` }),
-      DBOSInvalidWorkflowInputError,
+    const waiting = await DBOS.enqueueWorkflowWithOptions({ queueName: 'nobody-declares-this', workflowName: 'echoByName', workflowID: `waits-${kind}` });
+    assert.equal(waiting.workflowID, `waits-${kind}`);
+    assert.deepEqual(
+      (await queryRows(url, 'SELECT status, queue_name FROM dbos.workflow_status WHERE workflow_uuid = $1', [`waits-${kind}`])).map((r) => ({ ...r })),
+      [{ status: 'ENQUEUED', queue_name: 'nobody-declares-this' }],
     );
-    assert.deepEqual(await queryRows(url, 'SELECT 1 FROM dbos.workflow_status WHERE workflow_uuid = $1', [`lost-${kind}`]), []);
 
     const elsewhere = await DBOS.enqueueWorkflowWithOptions({
       queueName: 'their-queue',

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { DBOS, DBOSInitializationError, DBOSInvalidWorkflowInputError, WorkflowQueue } from '../../src/index.js';
+import { DBOS, DBOSInitializationError, WorkflowQueue } from '../../src/index.js';
 import { describeEachBackend, dropFreshDatabases, freshDatabase } from '../support/backends.js';
 import { execSql } from '../support/exec.js';
 import { launchOn, TEST_APP } from '../support/launch.js';
@@ -135,15 +135,24 @@ describeEachBackend('registered queues', (kind) => {
     assert.equal(await second.getResult(), 'there too');
   });
 
-  it('refuses, at the caller, an enqueue to a queue nobody declared or registered, or that was deleted', async () => {
-    await assert.rejects(DBOS.startWorkflow(echo, { queueName: 'nowhere', workflowID: `nowhere-${kind}` })('x', 0), DBOSInvalidWorkflowInputError);
-    assert.equal(await DBOS.getWorkflowStatus(`nowhere-${kind}`), null, 'no row waits forever');
-    await assert.rejects(DBOS.startWorkflow(echo, { queueName: 'foreign' })('x', 0), DBOSInvalidWorkflowInputError, "another application's queue");
+  it('accepts an enqueue to a queue nobody declared or registered, or that was deleted: it waits ENQUEUED until one is', async () => {
+    const nowhere = await DBOS.startWorkflow(echo, { queueName: 'nowhere', workflowID: `nowhere-${kind}` })('x', 0);
+    assert.equal((await DBOS.getWorkflowStatus(nowhere.workflowID))?.status, 'ENQUEUED');
+    const foreign = await DBOS.startWorkflow(echo, { queueName: 'foreign' })('x', 0);
+    assert.equal((await DBOS.getWorkflowStatus(foreign.workflowID))?.status, 'ENQUEUED');
 
     await DBOS.registerQueue('short-lived', {});
     assert.equal(await (await DBOS.startWorkflow(echo, { queueName: 'short-lived' })('ok', 0)).getResult(), 'ok');
     await DBOS.deleteQueue('short-lived');
     assert.equal(await DBOS.retrieveQueue('short-lived'), null);
-    await assert.rejects(DBOS.startWorkflow(echo, { queueName: 'short-lived' })('x', 0), DBOSInvalidWorkflowInputError);
+    const orphan = await DBOS.startWorkflow(echo, { queueName: 'short-lived' })('later', 0);
+    assert.equal((await DBOS.getWorkflowStatus(orphan.workflowID))?.status, 'ENQUEUED');
+
+    // Once the queue exists again, what waited runs.
+    await DBOS.registerQueue('nowhere', {});
+    assert.equal(await nowhere.getResult(), 'x');
+    await DBOS.registerQueue('short-lived', {});
+    assert.equal(await orphan.getResult(), 'later');
   });
+
 });
