@@ -7,13 +7,13 @@
 import { DBOSError, DBOSRunInterruptedError } from '../errors.js';
 import type { WorkflowContext } from './context.js';
 
-export async function persist<T>(ctx: WorkflowContext, what: string, write: () => Promise<T>): Promise<T> {
-  try {
-    return await write();
-  } catch (err) {
+export function persist<T>(ctx: WorkflowContext, what: string | (() => string), write: () => Promise<T>): Promise<T> {
+  // A plain rejection handler, not an async wrapper: this is on every checkpoint's path.
+  return write().catch((err: unknown) => {
     if (err instanceof DBOSError) throw err; // the engine's answer (ownership lost, a duplicate), not a failed write
-    ctx.interrupt(new DBOSRunInterruptedError(ctx.workflowID, what, { cause: err }));
+    const described = typeof what === 'string' ? what : what();
+    ctx.interrupt(new DBOSRunInterruptedError(ctx.workflowID, described, { cause: err }));
     ctx.throwIfStopped(); // the interruption, or the stop that came first (a cancellation, a shutdown)
     throw err;
-  }
+  });
 }

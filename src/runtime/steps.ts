@@ -69,7 +69,7 @@ export async function checkpoint(
   name: string,
   c: Checkpoint,
 ): Promise<StepRow | undefined> {
-  const result = await persist(ctx, `step ${functionID} (${name})`, () => recordStep(executor.db, {
+  const result = await persist(ctx, () => `step ${functionID} (${name})`, () => recordStep(executor.db, {
     workflowID: ctx.workflowID,
     ownerXid: ctx.ownerXid,
     functionID,

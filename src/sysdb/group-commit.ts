@@ -46,14 +46,14 @@ export class GroupCommitter<T, R> {
     }
   }
 
-  private async writeBatch(batch: Pending<T, R>[]): Promise<void> {
-    try {
-      const results = await this.send(batch);
-      batch.forEach((p, i) => p.resolve(results[i]!));
-    } catch (error) {
-      if (batch.length === 1) return batch[0]!.reject(error);
-      await Promise.all(batch.map((p) => this.writeBatch([p])));
-    }
+  private writeBatch(batch: Pending<T, R>[]): Promise<void> {
+    return this.send(batch).then(
+      (results) => batch.forEach((p, i) => p.resolve(results[i]!)),
+      (error) => {
+        if (batch.length === 1) return batch[0]!.reject(error);
+        return Promise.all(batch.map((p) => this.writeBatch([p]))).then(() => undefined);
+      },
+    );
   }
 
   private send(batch: Pending<T, R>[]): Promise<R[]> {
