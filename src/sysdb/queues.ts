@@ -222,8 +222,31 @@ const CLAIM_PARTITIONED_PG = noRetry(sql(
 ));
 
 // Takes turns with the other claimers of a queue with a shared limit (see the top of this file). The key is the
-// queue name's hash under a namespace of our own ('TrQu'); a hash collision only makes two queues take turns.
-const LOCK_QUEUE_PG = sql('transact_lock_queue', 'SELECT pg_advisory_xact_lock(1416778101, hashtext($1::text))');
+// queue name's hash under a namespace of our own ('TrQu'); a hash collision only makes two queues take turns. Once
+// the turn is ours, row locks are waited for at most LOCK_WAIT_MS (see LOCK_HEADS_PG).
+const LOCK_WAIT_MS = 2000;
+const LOCK_QUEUE_PG = sql(
+  'transact_lock_queue',
+  `SELECT pg_advisory_xact_lock(1416778101, hashtext($1::text)) AS locked, set_config('lock_timeout', '${LOCK_WAIT_MS}', true) AS lock_wait`,
+);
+
+// Claimers that do not take the advisory lock: DBOS's own processes (dbos-spec §3.8, and README "Running beside
+// DBOS"). A DBOS claim counts in a snapshot, then locks the queue's head rows (FOR UPDATE NOWAIT) and marks them
+// PENDING, all in one REPEATABLE READ transaction. While it holds those locks its claim is invisible to our counts,
+// and SKIP LOCKED would step past its rows and spend the same budget a second time. So before counting, a limited
+// claim locks the head rows it may take, waiting for any claim in progress on them: once one commits, the rows it
+// took are no longer ENQUEUED (READ COMMITTED re-checks a row after the wait, and steps past it), and the counting
+// statement, which starts after this one, sees them PENDING. A DBOS claim that starts while we hold the heads fails
+// on them (NOWAIT), and one that counted before our commit fails on the rows we took (a serialization failure).
+// Between Transact processes this changes nothing: they take turns under the advisory lock.
+const LOCK_HEADS_PG = sql(
+  'transact_lock_heads',
+  `SELECT w.workflow_uuid FROM dbos.workflow_status w
+    WHERE ${PG_ELIGIBLE}
+    ORDER BY w.priority, w.created_at
+    LIMIT $5::int
+      FOR UPDATE`,
+);
 
 function pgParams(r: ClaimRequest, l: ClaimLimits): unknown[] {
   const params: unknown[] = [
@@ -260,6 +283,7 @@ async function claimPostgres(db: SqlDriver, r: ClaimRequest, l: ClaimLimits): Pr
     ? await db.transaction(
         async (tx) => {
           await tx.query(LOCK_QUEUE_PG, [r.queueName]);
+          if (!l.partitioned) await tx.query(LOCK_HEADS_PG, params.slice(0, 5));
           return tx.query<Record<string, unknown>>(statement, params);
         },
         undefined,
