@@ -16,6 +16,8 @@
 //   FAULT_POOL_SIZE        systemDatabasePoolSize (4)
 //   FAULT_ENQUEUE          `<prefix>:<first seed>:<count>`: once launched, this process starts that many workflows
 //                          on FAULT_QUEUE itself (DBOS.startWorkflow with queueName), IDs `<prefix><seed, 5 digits>`
+//   FLEET_QUEUE_OPTIONS    JSON: once launched (before `ready`), this process registers FAULT_QUEUE with these options
+//                          (DBOS.registerQueue, its default onConflict), as an application's code would
 //   FLEET_HOLD_CLAIM       set: the first claim of FAULT_QUEUE that finds work waits, inside its transaction (row
 //                          locks held, rows not yet marked), until SIGUSR1. It uses the hook DBOS's package exports
 //                          for its own tests (`@dbos-inc/dbos-sdk/internal/debugpoint`), at the point DBOS names
@@ -108,6 +110,7 @@ process.on('SIGUSR2', () => say(`status ${inFlight} ${returned}`));
 setInterval(() => {}, 60_000); // SIGKILL is the test's way to end this process
 
 await DBOS.launch();
+if (process.env.FLEET_QUEUE_OPTIONS) await DBOS.registerQueue(queueName, JSON.parse(process.env.FLEET_QUEUE_OPTIONS));
 await ledger.ready(DBOS.executorID, DBOS.applicationVersion);
 say(`ready ${incarnation} ${process.pid}`);
 

@@ -34,7 +34,7 @@ const installed = existsSync(`${compatDir}node_modules/@dbos-inc/dbos-sdk`);
 const dbosWorker = new URL('../../compat/dbos-client/fleet-worker.mjs', import.meta.url);
 
 const QUEUE = 'fleet';
-const LIMITS = { globalConcurrency: 8, workerConcurrency: 3, rateLimit: { limitPerPeriod: 20, periodSec: 1 } };
+const LIMITS = { globalConcurrency: 10, workerConcurrency: 2, rateLimit: { limitPerPeriod: 25, periodSec: 1 } };
 const LEASE_MS = 3000;
 /** The longest a claimed workflow may plausibly wait for its first step (in the rate check's favour). */
 const CLAIM_TO_STEP_TOLERANCE_MS = 300;
@@ -74,20 +74,35 @@ describeEachBackend(
           FAULT_APP_VERSION: 'fleet-v1',
           FAULT_LEASE_MS: String(LEASE_MS),
           FAULT_WORKER_CONCURRENCY: String(LIMITS.workerConcurrency),
-          FAULT_STEP_MS: '20-120',
+          FAULT_STEP_MS: '40-160',
           FAULT_POOL_SIZE: '3',
         },
       }));
-      // The queue's row, read by both kinds of process: polled by DBOS every 100 ms at best.
-      await s.client.registerQueue(QUEUE, { ...LIMITS, minPollingIntervalMs: 100, applicationName: FAULT_APP });
-
+      // The queue's row, read by both kinds of process, is written by a DBOS process (DBOS.registerQueue, as its
+      // application code would) before the others start: the Transact processes enforce what DBOS wrote. DBOS polls
+      // it every 100 ms at best.
       const own = (range: { first: number; count: number }) => `${s.prefix}:${range.first}:${range.count}`;
+      const queueOptions = { ...LIMITS, minPollingIntervalMs: 100 };
+      const d1 = s.cluster.start('d1', {
+        executorID: 'dbos-1',
+        script: dbosWorker,
+        env: { FAULT_ENQUEUE: own(FROM_DBOS_PROCESS), FLEET_QUEUE_OPTIONS: JSON.stringify(queueOptions) },
+      });
+      await s.cluster.ready(d1, 45_000);
+      const [queueRow] = await queryRows(
+        s.systemDatabaseUrl,
+        `SELECT concurrency, worker_concurrency, rate_limit_max, rate_limit_period_sec, polling_interval_sec FROM dbos.queues WHERE name = $1`,
+        [QUEUE],
+      );
+      assert.deepEqual(
+        { ...queueRow },
+        { concurrency: 10, worker_concurrency: 2, rate_limit_max: 25, rate_limit_period_sec: 1, polling_interval_sec: 0.1 },
+        'the DBOS process registered the queue',
+      );
       const t = [1, 2, 3].map((n) =>
         s.cluster.start(`t${n}`, { executorID: `transact-${n}`, env: n === 1 ? { FAULT_ENQUEUE: own(FROM_TRANSACT_PROCESS) } : {} }),
       );
-      const d = [1, 2, 3].map((n) =>
-        s.cluster.start(`d${n}`, { executorID: `dbos-${n}`, script: dbosWorker, env: n === 1 ? { FAULT_ENQUEUE: own(FROM_DBOS_PROCESS) } : {} }),
-      );
+      const d = [d1, ...[2, 3].map((n) => s.cluster.start(`d${n}`, { executorID: `dbos-${n}`, script: dbosWorker }))];
       await Promise.all([...t, ...d].map((w) => s.cluster.ready(w, 45_000)));
       const expect = (range: { first: number; count: number }) => {
         for (let seed = range.first; seed < range.first + range.count; seed++) s.expected.set(`${s.prefix}${String(seed).padStart(5, '0')}`, seed);
@@ -126,6 +141,9 @@ describeEachBackend(
       await inFlight(t[1]!.incarnation);
       await s.cluster.kill(t[1]!);
       const transactKilledAt = Date.now();
+      const leftByTransact = (
+        await queryRows(s.systemDatabaseUrl, `SELECT workflow_uuid FROM dbos.workflow_status WHERE executor_id = 'transact-2' AND status = 'PENDING'`)
+      ).map((r) => String(r.workflow_uuid));
       console.log(`mixed-fleet: killed d2 at +${dbosKilledAt - started} ms (${leftByDbos.length} PENDING), t2 at +${transactKilledAt - started} ms`);
 
       // The Transact peers take the dead Transact executor's work over once its lease lapses.
@@ -189,6 +207,7 @@ describeEachBackend(
       const leftSet = new Set(leftByDbos);
       const touchedEarly = executions.filter((e) => leftSet.has(e.workflowID) && e.atMs > dbosKilledAt && e.atMs < heirReadyAt);
       const recoveredByHeir = leftByDbos.filter((id) => ranBy.get(id) === heir.incarnation).length;
+      const takenOverBy = leftByTransact.map((id) => ranBy.get(id)).join(',');
 
       // The limits, from the ledger: each run's span lies within the time its workflow held a slot of the queue.
       const perRun = runsByIncarnation(executions);
@@ -202,7 +221,7 @@ describeEachBackend(
       const workerMax = Object.fromEntries([...perRun].map(([inc, runs]) => [inc, maxOverlap(runs).max]));
       console.log(
         `mixed-fleet: finished ${finished} in ${Date.now() - started} ms; returns per process ${JSON.stringify(perIncarnation)}; ` +
-          `enqueued->ran ${JSON.stringify(cross)}; d2 left ${leftByDbos.length} PENDING, ${recoveredByHeir} finished by its heir; ` +
+          `enqueued->ran ${JSON.stringify(cross)}; d2 left ${leftByDbos.length} PENDING, ${recoveredByHeir} finished by its heir; t2's ${leftByTransact.length} finished by ${takenOverBy}; ` +
           `max concurrent ${concurrency.max} (limit ${LIMITS.globalConcurrency}); max first steps in ${rateWindow} ms ${rate.max} ` +
           `(limit ${LIMITS.rateLimit.limitPerPeriod}); max per process ${JSON.stringify(workerMax)} (limit ${LIMITS.workerConcurrency})`,
       );
