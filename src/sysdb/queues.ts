@@ -14,9 +14,11 @@
 // or partition concurrency, a rate limit), two claimers counting at once could both see the same free slot; there the
 // claim runs in a transaction that first takes an advisory lock on the queue, so claimers of that queue take turns.
 // Under READ COMMITTED the counting statement, which starts after the lock is granted, sees every claim committed by
-// earlier lock holders, and nothing else ever adds PENDING rows or rate-window rows to a queue. The lock is held for
-// one statement's time, never fails with a serialization error, and rows that leave PENDING meanwhile (completions)
-// only make the count conservative. On SQLite a single writer (BEGIN IMMEDIATE) makes every claim exclusive.
+// earlier lock holders, and no other Transact process adds PENDING rows or rate-window rows to a queue. The lock is
+// held for one statement's time, never fails with a serialization error, and rows that leave PENDING meanwhile
+// (completions) only make the count conservative. DBOS's own processes, which may share the database, do not take
+// the advisory lock: see LOCK_HEADS_PG for how a claim waits for theirs. On SQLite a single writer (BEGIN IMMEDIATE)
+// makes every claim exclusive.
 
 import { sql, type Queryable, type SqlDriver, type Statement } from './driver.js';
 import { toStepRow, toWorkflowRow, type StepRow, type WorkflowRow } from './rows.js';

@@ -34,15 +34,15 @@ const installed = existsSync(`${compatDir}node_modules/@dbos-inc/dbos-sdk`);
 const dbosWorker = new URL('../../compat/dbos-client/fleet-worker.mjs', import.meta.url);
 
 const QUEUE = 'fleet';
-const LIMITS = { globalConcurrency: 10, workerConcurrency: 2, rateLimit: { limitPerPeriod: 25, periodSec: 1 } };
+const LIMITS = { globalConcurrency: 10, workerConcurrency: 2, rateLimit: { limitPerPeriod: 15, periodSec: 1 } };
 const LEASE_MS = 3000;
 /** The longest a claimed workflow may plausibly wait for its first step (in the rate check's favour). */
 const CLAIM_TO_STEP_TOLERANCE_MS = 300;
 /** Seed ranges of each way of enqueueing (the Scenario's own client counts up from 1). */
-const FROM_CLIENT = 160;
-const FROM_DBOS_CLIENT = { first: 10_001, count: 60 };
-const FROM_DBOS_PROCESS = { first: 20_001, count: 60 };
-const FROM_TRANSACT_PROCESS = { first: 30_001, count: 60 };
+const FROM_CLIENT = 120;
+const FROM_DBOS_CLIENT = { first: 10_001, count: 50 };
+const FROM_DBOS_PROCESS = { first: 20_001, count: 50 };
+const FROM_TRANSACT_PROCESS = { first: 30_001, count: 50 };
 
 const skip = process.env.CI === 'true' ? undefined : installed ? undefined : 'DBOS not installed: npm ci --prefix compat/dbos-client';
 
@@ -74,7 +74,7 @@ describeEachBackend(
           FAULT_APP_VERSION: 'fleet-v1',
           FAULT_LEASE_MS: String(LEASE_MS),
           FAULT_WORKER_CONCURRENCY: String(LIMITS.workerConcurrency),
-          FAULT_STEP_MS: '40-160',
+          FAULT_STEP_MS: '40-400',
           FAULT_POOL_SIZE: '3',
         },
       }));
@@ -96,7 +96,7 @@ describeEachBackend(
       );
       assert.deepEqual(
         { ...queueRow },
-        { concurrency: 10, worker_concurrency: 2, rate_limit_max: 25, rate_limit_period_sec: 1, polling_interval_sec: 0.1 },
+        { concurrency: 10, worker_concurrency: 2, rate_limit_max: 15, rate_limit_period_sec: 1, polling_interval_sec: 0.1 },
         'the DBOS process registered the queue',
       );
       const t = [1, 2, 3].map((n) =>
@@ -218,12 +218,22 @@ describeEachBackend(
         allRuns.map((r) => r.fromMs),
         rateWindow,
       );
+      // The database's own record of each claim (its clock), for the workflows claimed once: a strict rate check.
+      const claims = await queryRows(
+        s.systemDatabaseUrl,
+        `SELECT started_at_epoch_ms FROM dbos.workflow_status WHERE workflow_uuid LIKE $1 AND recovery_attempts = 1`,
+        [`${s.prefix}%`],
+      );
+      const dbRate = maxInWindow(
+        claims.map((r) => Number(r.started_at_epoch_ms)),
+        LIMITS.rateLimit.periodSec * 1000 - 1,
+      );
       const workerMax = Object.fromEntries([...perRun].map(([inc, runs]) => [inc, maxOverlap(runs).max]));
       console.log(
         `mixed-fleet: finished ${finished} in ${Date.now() - started} ms; returns per process ${JSON.stringify(perIncarnation)}; ` +
           `enqueued->ran ${JSON.stringify(cross)}; d2 left ${leftByDbos.length} PENDING, ${recoveredByHeir} finished by its heir; t2's ${leftByTransact.length} finished by ${takenOverBy}; ` +
           `max concurrent ${concurrency.max} (limit ${LIMITS.globalConcurrency}); max first steps in ${rateWindow} ms ${rate.max} ` +
-          `(limit ${LIMITS.rateLimit.limitPerPeriod}); max per process ${JSON.stringify(workerMax)} (limit ${LIMITS.workerConcurrency})`,
+          `(limit ${LIMITS.rateLimit.limitPerPeriod}); max claims in a period (database clock, ${claims.length} claimed once) ${dbRate.max}; max per process ${JSON.stringify(workerMax)} (limit ${LIMITS.workerConcurrency})`,
       );
       for (const run of s.cluster.runs) {
         const lines = warningsOf(run.worker.stderr(), 4);
@@ -240,6 +250,7 @@ describeEachBackend(
       assert.deepEqual(touchedEarly, [], 'nobody ran the dead DBOS process’s work before a process took its executor ID');
       assert.ok(concurrency.max <= LIMITS.globalConcurrency, `${concurrency.max} ran at once at ${concurrency.atMs}`);
       assert.ok(rate.max <= LIMITS.rateLimit.limitPerPeriod, `${rate.max} started within ${rateWindow} ms from ${rate.fromMs}`);
+      assert.ok(dbRate.max <= LIMITS.rateLimit.limitPerPeriod, `${dbRate.max} claims within a period from ${dbRate.fromMs}`);
       for (const [inc, max] of Object.entries(workerMax)) assert.ok(max <= LIMITS.workerConcurrency, `${inc} ran ${max} at once`);
     });
 
