@@ -6,14 +6,18 @@
 //
 // What it asserts (README, "Running beside DBOS", says why each holds and what does not):
 //   - exactly once: every workflow, whoever enqueued it, ends SUCCESS with its steps checkpointed once; the only
-//     step run twice is one in flight in a process at its SIGKILL; nothing lost, stuck or wrong; no process crashes;
-//   - both kinds run work, and each kind runs work the other kind enqueued;
-//   - the queue's limits hold across both kinds: global concurrency and the rate limit over all six processes,
-//     worker concurrency in each process (measured from the ledger);
-//   - a SIGKILLed Transact process's work is taken over by its Transact peers once its lease lapses (and may be run
-//     by a process of either kind); a SIGKILLed DBOS process's work is left alone by every Transact process (DBOS
-//     processes have no heartbeat, so nothing tells a dead one from a live one), until a process launched under its
-//     executor ID recovers it, as DBOS's own rule says: here a Transact process.
+//     steps run twice were in flight in a process at its SIGKILL; nothing lost, stuck or wrong; no process crashes;
+//   - every process runs work, and each kind runs work the other kind (and the other kind's client) enqueued;
+//   - the queue's row, written by a DBOS process, is enforced by both kinds: global concurrency and the rate limit
+//     over all processes, worker concurrency in each (measured from the ledger, and the rate also from the database's
+//     own claim times);
+//   - a SIGKILLed Transact process's work is taken over by its Transact peers (at once here: same host, its PID is
+//     gone; otherwise once its lease lapses), and may be run by a process of either kind; a SIGKILLed DBOS process's
+//     work is left alone by every Transact process (DBOS processes have no heartbeat, so nothing tells a dead one from
+//     a live one) until a process launched under its executor ID recovers it, as DBOS's own rule says: here a
+//     Transact process;
+//   - (second case) a Transact claim beside a real DBOS claim held open inside its transaction waits for it, so the
+//     two do not spend one global concurrency twice.
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
