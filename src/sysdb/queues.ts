@@ -240,13 +240,41 @@ const LOCK_QUEUE_PG = sql(
 // took are no longer ENQUEUED (READ COMMITTED re-checks a row after the wait, and steps past it), and the counting
 // statement, which starts after this one, sees them PENDING. A DBOS claim that starts while we hold the heads fails
 // on them (NOWAIT), and one that counted before our commit fails on the rows we took (a serialization failure).
-// Between Transact processes this changes nothing: they take turns under the advisory lock.
+// Between Transact processes this changes nothing: they take turns under the advisory lock. A holder that never lets
+// go (a DBOS process stopped inside its claim) makes the claim fail after LOCK_WAIT_MS; the lane tries again later.
+// test/compat/mixed-fleet.test.ts holds a real DBOS claim open and checks both limits.
 const LOCK_HEADS_PG = sql(
   'transact_lock_heads',
   `SELECT w.workflow_uuid FROM dbos.workflow_status w
     WHERE ${PG_ELIGIBLE}
     ORDER BY w.priority, w.created_at
     LIMIT $5::int
+      FOR UPDATE`,
+);
+
+// The same for a partitioned queue, whose limits are counted per partition: the head row of every partition with work.
+// One row per partition is enough: a claim in progress on a partition holds that partition's head.
+const LOCK_PARTITION_HEADS_PG = sql(
+  'transact_lock_partition_heads',
+  `WITH RECURSIVE keys AS (
+     (SELECT w.queue_partition_key AS k FROM dbos.workflow_status w
+       WHERE w.queue_name = $1::text AND w.status = 'ENQUEUED' AND w.queue_partition_key IS NOT NULL
+       ORDER BY w.queue_partition_key LIMIT 1)
+     UNION ALL
+     SELECT (SELECT w.queue_partition_key FROM dbos.workflow_status w
+              WHERE w.queue_name = $1::text AND w.status = 'ENQUEUED' AND w.queue_partition_key > keys.k
+              ORDER BY w.queue_partition_key LIMIT 1)
+       FROM keys WHERE keys.k IS NOT NULL
+   )
+   SELECT w.workflow_uuid FROM dbos.workflow_status w
+    WHERE w.workflow_uuid = ANY (ARRAY(
+            SELECT (SELECT h.workflow_uuid FROM dbos.workflow_status h
+                     WHERE h.queue_name = $1::text AND h.status = 'ENQUEUED' AND h.queue_partition_key = keys.k
+                       AND (h.application_version = $2::text OR ($3::boolean AND h.application_version IS NULL))
+                       AND (h.application_name = $4::text OR h.application_name IS NULL)
+                     ORDER BY h.priority, h.created_at LIMIT 1)
+              FROM keys WHERE keys.k IS NOT NULL))
+      AND w.status = 'ENQUEUED'
       FOR UPDATE`,
 );
 
@@ -285,7 +313,8 @@ async function claimPostgres(db: SqlDriver, r: ClaimRequest, l: ClaimLimits): Pr
     ? await db.transaction(
         async (tx) => {
           await tx.query(LOCK_QUEUE_PG, [r.queueName]);
-          if (!l.partitioned) await tx.query(LOCK_HEADS_PG, params.slice(0, 5));
+          if (l.partitioned) await tx.query(LOCK_PARTITION_HEADS_PG, params.slice(0, 4));
+          else await tx.query(LOCK_HEADS_PG, params.slice(0, 5));
           return tx.query<Record<string, unknown>>(statement, params);
         },
         undefined,

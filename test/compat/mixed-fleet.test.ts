@@ -16,8 +16,8 @@
 //     work is left alone by every Transact process (DBOS processes have no heartbeat, so nothing tells a dead one from
 //     a live one) until a process launched under its executor ID recovers it, as DBOS's own rule says: here a
 //     Transact process;
-//   - (second case) a Transact claim beside a real DBOS claim held open inside its transaction waits for it, so the
-//     two do not spend one global concurrency twice.
+//   - (last two cases) a Transact claim beside a real DBOS claim held open inside its transaction waits for it, so
+//     the two do not spend one global concurrency, or one partition's concurrency, twice.
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -258,22 +258,32 @@ describeEachBackend(
       for (const [inc, max] of Object.entries(workerMax)) assert.ok(max <= LIMITS.workerConcurrency, `${inc} ran ${max} at once`);
     });
 
-    it('a Transact claim beside a DBOS claim in progress does not spend the same global concurrency twice', { skip: skip ?? postgresUnavailable }, async () => {
-      const GLOBAL = 4;
+    /**
+     * A DBOS process alone first: its first claim that finds work stops inside its transaction, rows locked and not
+     * yet marked (compat/dbos-client/fleet-worker.mjs, FLEET_HOLD_CLAIM). Then a Transact process claims from the same
+     * queue: it must wait for the DBOS claim (seen as its backend waiting on a lock), or, without that, it claims
+     * beside it (seen as workflows it took); either way the DBOS claim is then let go, and the limit is checked.
+     */
+    async function heldClaim(name: string, queue: Record<string, unknown>, limit: number, partitionKey?: string): Promise<void> {
       const s = (scenario = await Scenario.create({
-        name: 'mixed-held-claim',
+        name,
         backend: 'postgres',
         queue: 'held',
         queueSource: 'database',
-        workerEnv: { FAULT_APP_VERSION: 'fleet-v1', FAULT_WORKER_CONCURRENCY: String(GLOBAL), FAULT_STEP_MS: '250-350', FAULT_POOL_SIZE: '3' },
+        workerEnv: { FAULT_APP_VERSION: 'fleet-v1', FAULT_WORKER_CONCURRENCY: '4', FAULT_STEP_MS: '250-350', FAULT_POOL_SIZE: '3' },
       }));
-      await s.client.registerQueue('held', { globalConcurrency: GLOBAL, workerConcurrency: GLOBAL, minPollingIntervalMs: 100, applicationName: FAULT_APP });
-      // A DBOS process alone first: its first claim that finds work stops inside its transaction, rows locked.
+      await s.client.registerQueue('held', { ...queue, workerConcurrency: 4, minPollingIntervalMs: 100, applicationName: FAULT_APP });
       const dbos = s.cluster.start('d1', { executorID: 'dbos-1', script: dbosWorker, env: { FLEET_HOLD_CLAIM: '1' } });
       await s.cluster.ready(dbos, 45_000);
-      await s.enqueue(3 * GLOBAL);
+      if (partitionKey === undefined) await s.enqueue(3 * limit);
+      else {
+        for (let seed = 1; seed <= 3 * limit; seed++) {
+          const id = `${s.prefix}${String(seed).padStart(5, '0')}`;
+          await s.client.enqueue({ queueName: 'held', workflowName: FAULT_WORKFLOW, workflowID: id, queuePartitionKey: partitionKey }, seed);
+          s.expected.set(id, seed);
+        }
+      }
       await dbos.worker.waitForLine('holding-claim', 20_000);
-      // Then a Transact process: its claim must wait for the DBOS claim, or (without that) it claims beside it.
       const transact = s.cluster.start('t1', { executorID: 'transact-1' });
       await s.cluster.ready(transact, 45_000);
       const seen = await waitUntil(
@@ -281,7 +291,7 @@ describeEachBackend(
           const [row] = await queryRows(
             s.systemDatabaseUrl,
             `SELECT (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
-                       AND query LIKE '%FOR UPDATE%' AND application_name LIKE 'dbos_transact_transact-1_%')::int AS waiting,
+                       AND application_name LIKE 'dbos_transact_transact-1_%')::int AS waiting,
                     (SELECT count(*) FROM dbos.workflow_status WHERE executor_id = 'transact-1')::int AS claimed`,
           );
           if (Number(row!.waiting) > 0) return 'the Transact claim waits for the DBOS claim';
@@ -289,7 +299,9 @@ describeEachBackend(
           return undefined;
         },
         { timeoutMs: 20_000, intervalMs: 20, message: 'the Transact claim to wait for the DBOS claim, or to claim' },
-      );
+      ).catch((err) => {
+        throw new Error(`${(err as Error).message}; Transact's stderr: ${transact.worker.stderr().slice(-1500)}`);
+      });
       process.kill(dbos.pid, 'SIGUSR1');
       await dbos.worker.waitForLine('released-claim', 10_000);
       const finished = await s.waitForAll(40_000);
@@ -298,13 +310,21 @@ describeEachBackend(
       const concurrency = maxOverlap(runs);
       const returns = (inc: string) => s.ledger.returnsBy(inc);
       console.log(
-        `mixed-held-claim: ${seen}; finished ${finished}; max concurrent ${concurrency.max} (limit ${GLOBAL}); ` +
+        `${name}: ${seen}; finished ${finished}; max concurrent ${concurrency.max} (limit ${limit}); ` +
           `returns: DBOS ${await returns(dbos.incarnation)}, Transact ${await returns(transact.incarnation)}`,
       );
       assertPromiseKept(verdict, s.cluster);
-      assert.ok(concurrency.max <= GLOBAL, `${concurrency.max} ran at once at ${concurrency.atMs}, limit ${GLOBAL} (${seen})`);
+      assert.ok(concurrency.max <= limit, `${concurrency.max} ran at once at ${concurrency.atMs}, limit ${limit} (${seen})`);
       assert.ok((await returns(transact.incarnation)) > 0, 'the Transact process ran work once the DBOS claim was done');
-    });
+    }
+
+    it('a Transact claim beside a DBOS claim in progress does not spend the same global concurrency twice', { skip: skip ?? postgresUnavailable }, () =>
+      heldClaim('mixed-held-claim', { globalConcurrency: 4 }, 4),
+    );
+
+    it('nor the same partition concurrency twice', { skip: skip ?? postgresUnavailable }, () =>
+      heldClaim('mixed-held-partition', { partitionConcurrency: 2 }, 2, 'p1'),
+    );
   },
   ['postgres'],
 );
