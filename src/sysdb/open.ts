@@ -72,7 +72,7 @@ export async function migrateSystemDatabase(
     if (location.kind === 'postgres' && options.applicationRole && driver instanceof PostgresDriver) {
       await grantApplicationRole(driver.rawPool, location.schema, options.applicationRole).catch((err: Error) => {
         const what = `role ${options.applicationRole} access to schema ${location.schema}`;
-        throw new DBOSInitializationError(`Migrated the system database, but could not grant ${what}: ${err.message}`, { cause: err });
+        throw new DBOSInitializationError(`Migrated the system database, but could not grant ${what}: ${err.message}`, err);
       });
     }
   } finally {
@@ -83,7 +83,8 @@ export async function migrateSystemDatabase(
 /** Why the system database could not be opened, naming it by its URL without the password. */
 function openFailure(url: string, err: unknown): DBOSInitializationError {
   const reason = redactSecrets((err as Error)?.message ?? String(err));
-  return new DBOSInitializationError(`Cannot prepare the system database at ${redactUrl(url)}: ${reason}`, { cause: redactError(err) });
+  const cause = redactError(err);
+  return new DBOSInitializationError(`Cannot prepare the system database at ${redactUrl(url)}: ${reason}`, cause instanceof Error ? cause : new Error(String(cause)));
 }
 
 const VERSION = { name: 'transact_schema_version', postgres: 'SELECT max(version) AS version FROM dbos.dbos_migrations' };
