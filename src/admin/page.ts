@@ -638,7 +638,7 @@ export const CONSOLE_JS = String.raw`'use strict';
         return '<tr><td>' + listLink('queue', q.queueName) + '</td>' + num(q.waiting) + num(q.running) + num(q.delayed) +
           '<td>' + (q.oldestWaitingCreatedAt ? timeTag(q.oldestWaitingCreatedAt) + ' <span class="hint">(' + ago(q.oldestWaitingCreatedAt) + ')</span>' : '') + '</td>' +
           num(q.concurrency === undefined || q.concurrency === null ? '' : q.concurrency) + num(q.workerConcurrency === undefined || q.workerConcurrency === null ? '' : q.workerConcurrency) +
-          '<td>' + esc(rate) + '</td><td>' + (q.registered ? 'yes' : '<span class="hint">declared in code</span>') + '</td></tr>';
+          '<td>' + esc(rate) + '</td><td>' + (q.registered ? 'yes' : '<span class="hint">no (declared in code, or by no process)</span>') + '</td></tr>';
       }).join(''));
     });
   }
