@@ -51,7 +51,8 @@ const refund = DBOS.registerWorkflow(
 );
 const greet = DBOS.registerWorkflow(async (n: unknown) => `hello ${String(n)}`, { name: 'greet' });
 
-const skip = browserUnavailable ?? privatePostgresUnavailable;
+// Skipped where Chromium or PostgreSQL's server binaries are missing, except under CI=true (.ci/run installs them).
+const skip = process.env.CI === 'true' ? false : (browserUnavailable ?? privatePostgresUnavailable);
 
 describe('the operator console in a browser [postgres]', { skip }, () => {
   let pg: PrivatePostgres;
@@ -164,6 +165,11 @@ describe('the operator console in a browser [postgres]', { skip }, () => {
     const childID = `${ids.done}-3`;
     assert.match(body, new RegExp(`Children\\s*${childID}\\s*SUCCESS`));
     await shot('workflow', true);
+    // The picture in the README: the same page, smaller.
+    await page.setViewportSize({ width: 1100, height: 700 });
+    await page.evaluate('window.scrollTo(0, 0)');
+    await page.screenshot({ path: join(ARTIFACTS, 'readme.png') });
+    await page.setViewportSize({ width: 1400, height: 900 });
     await page.click(`#wfBody a[href="#/workflow/${childID}"]`);
     await waitText('#wfHead', new RegExp(`^${childID}`));
     assert.match(await text('#wfBody'), new RegExp(`Parent\\s*${ids.done}`));
