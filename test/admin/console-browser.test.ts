@@ -298,7 +298,7 @@ describe('the operator console in a browser [postgres]', { skip }, () => {
       if (r.url().startsWith(`${server.url}/api/`) && why.startsWith('net::ERR_BLOCKED_BY_RESPONSE')) answers.push({ url: r.url(), status: why });
     });
     try {
-      await page.goto(evil.url);
+      await page.goto(evil.url, { waitUntil: 'commit' });
       await waitUntil(async () => (await page.getAttribute('body', 'data-read')) !== null, { message: 'the evil page to try to read' });
       assert.equal(await page.getAttribute('body', 'data-read'), 'blocked', 'the cross-origin read got nothing');
       await waitUntil(() => answers.some((a) => a.url.endsWith('/delete')) && answers.some((a) => a.url.endsWith('/cancel')), {
@@ -307,6 +307,7 @@ describe('the operator console in a browser [postgres]', { skip }, () => {
     } finally {
       page.removeAllListeners('response');
       page.removeAllListeners('requestfailed');
+      evil.server.closeAllConnections();
       await new Promise((r) => evil.server.close(r));
     }
     for (const a of answers) {
