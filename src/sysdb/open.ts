@@ -127,9 +127,11 @@ async function checkVersion(driver: SqlDriver, connectTimeoutMs: number | undefi
   } catch (err) {
     if (!isMissingTable(err)) {
       const waited = isTransientDatabaseError(err) && connectTimeoutMs !== undefined ? ` (gave up after ${connectTimeoutMs} ms)` : '';
-      throw new DBOSInitializationError(`Cannot reach the system database at ${where}${waited}: ${redactSecrets(describeFailure(err))}`, {
-        cause: redactError(err),
-      });
+      const cause = redactError(err);
+      throw new DBOSInitializationError(
+        `Cannot reach the system database at ${where}${waited}: ${redactSecrets(describeFailure(err))}`,
+        cause instanceof Error ? cause : new Error(String(cause)),
+      );
     }
     version = undefined;
   }
