@@ -52,7 +52,7 @@ import {
   type StepInfo,
 } from './management/inspect.js';
 import { executorIDOf, logLevelOf, systemDatabaseLocation, type DBOSConfig } from './runtime/config.js';
-import { currentFrame, nextStartStorage, type NextStartOptions } from './runtime/context.js';
+import { currentFrame, nextStartStorage, transactionStorage, type NextStartOptions } from './runtime/context.js';
 import type { Executor, StartOptions } from './runtime/executor.js';
 import { checkpointedResult, RuntimeWorkflowHandle, type WorkflowHandle } from './runtime/handle.js';
 import { ConsoleLogger, type Logger } from './runtime/logger.js';
@@ -733,11 +733,13 @@ export class DBOS {
   }
 
   static isInStep(): boolean {
-    return currentFrame()?.step !== undefined;
+    const step = currentFrame()?.step;
+    return step !== undefined && !step.transaction;
   }
 
+  /** Inside a data source's transaction function (transact/datasources/…), in a workflow or not. */
   static isInTransaction(): boolean {
-    return false;
+    return transactionStorage.getStore() !== undefined;
   }
 
   // ------------------------------------------------------------------------------------------- queues

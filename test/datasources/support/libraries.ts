@@ -1,0 +1,42 @@
+// One entry per database library: how a test makes its data source and runs SQL through the data source's own
+// transaction client (so every statement really goes through the library, in the user's transaction).
+
+import type { PGIsolationLevel } from '../../../src/datasources/core.js';
+
+export type Rows = Record<string, unknown>[];
+
+/** What the tests need of a data source, whatever its library. */
+export interface TestDataSource {
+  readonly name: string;
+  runTransaction<T>(fn: () => Promise<T>, config?: Record<string, unknown>): Promise<T>;
+  registerTransaction<Args extends unknown[], R>(fn: (...args: Args) => Promise<R>, config?: Record<string, unknown>): (...args: Args) => Promise<R>;
+  dataSourceCore: { flushCleanup(): Promise<void>; sweep(now?: number): Promise<number>; destroy(): Promise<void> };
+}
+
+export interface Library {
+  /** The subpath (`transact/datasources/<kind>`) and the name used in test titles. */
+  kind: string;
+  /** The data source, on the application database at `url` (connections are opened at launch or first use). */
+  create(name: string, url: string): Promise<TestDataSource>;
+  /** Runs SQL ($1, $2, … placeholders) through the transaction client of the transaction running here. */
+  sql(ds: TestDataSource, text: string, params?: unknown[]): Promise<Rows>;
+  /** The transaction config for these settings, in the library's own spelling. */
+  config(settings: { isolationLevel?: PGIsolationLevel; readOnly?: boolean; name?: string }): Record<string, unknown>;
+  /** Closes what `create` opened outside the data source (a library client the test handed to it). */
+  close?(ds: TestDataSource): Promise<void>;
+}
+
+export const nodepg: Library = {
+  kind: 'nodepg',
+  async create(name, url) {
+    const { NodePostgresDataSource } = await import('../../../src/datasources/nodepg.js');
+    return new NodePostgresDataSource(name, { connectionString: url, max: 4 }) as unknown as TestDataSource;
+  },
+  async sql(ds, text, params) {
+    const client = (ds as unknown as { client: import('pg').ClientBase }).client;
+    return (await client.query(text, params)).rows;
+  },
+  config: (s) => ({ ...s }),
+};
+
+export const libraries: Record<string, Library> = { nodepg };
