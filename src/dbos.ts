@@ -1061,6 +1061,11 @@ export function systemDatabaseStats(): DriverStats | undefined {
   return runtime?.db.stats;
 }
 
+/** The engine of the launched runtime (internal: the data sources' retention sweep reads its system database). */
+export function launchedExecutor(): Executor | undefined {
+  return runtime?.executor;
+}
+
 function scheduleRuntime(what: string): { rt: Runtime; env: ScheduleEnv } {
   const rt = current();
   if (!rt) throw new DBOSExecutorNotInitializedError(what);

@@ -31,7 +31,7 @@
 
 import { createHash } from 'node:crypto';
 import superjson from 'superjson';
-import { DBOS, type DBOSLifecycleCallback } from '../dbos.js';
+import { DBOS, launchedExecutor, type DBOSLifecycleCallback } from '../dbos.js';
 import { dualMethodDecorator, type DualMethodDecorator } from '../decorators.js';
 import { DBOSError, DBOSInitializationError, DBOSInvalidWorkflowTransitionError, DBOSRunInterruptedError } from '../errors.js';
 import * as info from '../registry-info.js';
@@ -420,9 +420,10 @@ export class DataSourceCore<Client> implements DBOSLifecycleCallback {
     fn: () => Promise<T>,
   ): Promise<T> {
     ctx.throwIfStopped();
+    // Noted before a replay too: an earlier execution's completion rows are this run's to clean up.
+    this.noteUse(executor, ctx);
     const recorded = recordedStepNamed(ctx, functionID, name);
     if (recorded) return replayRecorded<T>(recorded);
-    this.noteUse(executor, ctx);
     const span = ctx.span && executor.tracing?.startStep(ctx.span, executor.spanIdentity(ctx), name, functionID);
     try {
       const value = await this.execute(executor, ctx, functionID, name, settings, fn);
@@ -647,7 +648,7 @@ export class DataSourceCore<Client> implements DBOSLifecycleCallback {
    * at completion missed them: a crash, an outage) are deleted. Returns how many.
    */
   async sweep(now = Date.now()): Promise<number> {
-    const executor = this.executor;
+    const executor = launchedExecutor() ?? this.executor;
     if (!executor || !this.opened) return 0;
     const cutoff = now - (this.options.retentionMs ?? 3_600_000);
     const rows = await this.driver.query(
