@@ -39,4 +39,17 @@ export const nodepg: Library = {
   config: (s) => ({ ...s }),
 };
 
-export const libraries: Record<string, Library> = { nodepg };
+export const knex: Library = {
+  kind: 'knex',
+  async create(name, url) {
+    const { KnexDataSource } = await import('../../../src/datasources/knex.js');
+    return new KnexDataSource(name, { client: 'pg', connection: url, pool: { min: 0, max: 4 } }) as unknown as TestDataSource;
+  },
+  async sql(ds, text, params) {
+    const { knexQuery } = await import('../../../src/datasources/knex.js');
+    return knexQuery((ds as unknown as { client: import('knex').Knex.Transaction }).client)(text, params);
+  },
+  config: (s) => ({ ...s, isolationLevel: s.isolationLevel?.toLowerCase() }),
+};
+
+export const libraries: Record<string, Library> = { nodepg, knex };

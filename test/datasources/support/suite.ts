@@ -127,7 +127,7 @@ export function dataSourceSuite(lib: Library): void {
       async arrive() {
         const state = barrierState!;
         state.arrived++;
-        if (state.arrived >= parties) state.open.release();
+        if (state.arrived >= parties) state.open.release(undefined);
         await Promise.race([
           state.open.promise,
           new Promise((_, reject) => setTimeout(() => reject(new Error('barrier deadline')), 10_000).unref()),
@@ -207,7 +207,7 @@ export function dataSourceSuite(lib: Library): void {
       );
       assert.deepEqual(completions.map((r) => r.function_num), [0, 1, 2]);
       assert.ok(completions.every((r) => r.error === null && typeof r.output === 'string'));
-      gate.get(prefix)!.release();
+      gate.get(prefix)!.release(undefined);
       assert.deepEqual(await handle.getResult(), [`${prefix}-a:one`, `${prefix}-b:two`, `${prefix}-c:three`]);
       const steps = (await DBOS.listWorkflowSteps(prefix))!;
       assert.deepEqual(
