@@ -52,4 +52,47 @@ export const knex: Library = {
   config: (s) => ({ ...s, isolationLevel: s.isolationLevel?.toLowerCase() }),
 };
 
-export const libraries: Record<string, Library> = { nodepg, knex };
+export const postgresjs: Library = {
+  kind: 'postgres',
+  async create(name, url) {
+    const { PostgresDataSource } = await import('../../../src/datasources/postgres.js');
+    return new PostgresDataSource(name, { host: new URL(url).hostname, port: Number(new URL(url).port), user: 'postgres', database: new URL(url).pathname.slice(1), max: 4 }) as unknown as TestDataSource;
+  },
+  async sql(ds, text, params) {
+    const { postgresQuery } = await import('../../../src/datasources/postgres.js');
+    return postgresQuery((ds as unknown as { client: import('postgres').TransactionSql }).client)(text, params);
+  },
+  config: (s) => ({ ...s }),
+};
+
+export const kysely: Library = {
+  kind: 'kysely',
+  async create(name, url) {
+    const { KyselyDataSource } = await import('../../../src/datasources/kysely.js');
+    return new KyselyDataSource(name, { connectionString: url, max: 4 }) as unknown as TestDataSource;
+  },
+  async sql(ds, text, params) {
+    const { kyselyQuery } = await import('../../../src/datasources/kysely.js');
+    return kyselyQuery((ds as unknown as { client: import('kysely').Kysely<unknown> }).client)(text, params);
+  },
+  config: (s) => ({ ...s, isolationLevel: s.isolationLevel?.toLowerCase() }),
+};
+
+export const drizzle: Library = {
+  kind: 'drizzle',
+  async create(name, url) {
+    const { DrizzleDataSource } = await import('../../../src/datasources/drizzle.js');
+    return new DrizzleDataSource(name, { connectionString: url, max: 4 }) as unknown as TestDataSource;
+  },
+  async sql(ds, text, params) {
+    const { drizzleQuery } = await import('../../../src/datasources/drizzle.js');
+    return drizzleQuery((ds as unknown as { client: Parameters<typeof drizzleQuery>[0] }).client)(text, params);
+  },
+  config: ({ readOnly, ...s }) => ({
+    ...s,
+    isolationLevel: s.isolationLevel?.toLowerCase(),
+    ...(readOnly === undefined ? {} : { accessMode: readOnly ? 'read only' : 'read write' }),
+  }),
+};
+
+export const libraries: Record<string, Library> = { nodepg, knex, postgres: postgresjs, kysely, drizzle };
