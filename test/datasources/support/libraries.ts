@@ -22,6 +22,8 @@ export interface Library {
   sql(ds: TestDataSource, text: string, params?: unknown[]): Promise<Rows>;
   /** The transaction config for these settings, in the library's own spelling. */
   config(settings: { isolationLevel?: PGIsolationLevel; readOnly?: boolean; name?: string }): Record<string, unknown>;
+  /** The data source's getter for the transaction client (default `client`). */
+  clientProperty?: string;
   /** Closes what `create` opened outside the data source (a library client the test handed to it). */
   close?(ds: TestDataSource): Promise<void>;
 }
@@ -95,4 +97,18 @@ export const drizzle: Library = {
   }),
 };
 
-export const libraries: Record<string, Library> = { nodepg, knex, postgres: postgresjs, kysely, drizzle };
+export const typeorm: Library = {
+  kind: 'typeorm',
+  async create(name, url) {
+    const { TypeOrmDataSource } = await import('../../../src/datasources/typeorm.js');
+    return TypeOrmDataSource.createFromConfig(name, { connectionString: url, max: 4 }, []) as unknown as TestDataSource;
+  },
+  clientProperty: 'entityManager',
+  async sql(ds, text, params) {
+    const { typeormQuery } = await import('../../../src/datasources/typeorm.js');
+    return typeormQuery((ds as unknown as { entityManager: import('typeorm').EntityManager }).entityManager)(text, params);
+  },
+  config: (s) => ({ ...s }),
+};
+
+export const libraries: Record<string, Library> = { nodepg, knex, postgres: postgresjs, kysely, drizzle, typeorm };

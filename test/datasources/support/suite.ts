@@ -187,7 +187,7 @@ export function dataSourceSuite(lib: Library): void {
       );
       const rows = await appQuery(appUrl, 'SELECT id FROM ds_rows WHERE id LIKE $1 ORDER BY id', [`${id}%`]);
       assert.deepEqual(rows.map((r) => r.id), [id]);
-      assert.throws(() => (ds as unknown as { client: unknown }).client, /outside of a transaction/);
+      assert.throws(() => (ds as unknown as Record<string, unknown>)[lib.clientProperty ?? 'client'], /outside of a transaction/);
       assert.equal(DBOS.isInTransaction(), false);
       // No completion row outside a workflow.
       assert.equal((await appQuery(appUrl, 'SELECT count(*)::int AS n FROM dbos.transaction_completion WHERE workflow_id = $1', [id]))[0]!.n, 0);
