@@ -629,11 +629,12 @@ export class DataSourceCore<Client> implements DBOSLifecycleCallback {
     if (this.pendingCleanup.size === 0) return;
     const ids = [...this.pendingCleanup].slice(0, CLEANUP_BATCH);
     for (const id of ids) this.pendingCleanup.delete(id);
-    this.cleanupRunning = this.driver
-      .query(
+    // A workflow recovered at launch may finish on replayed steps alone, before the data source was opened.
+    this.cleanupRunning = this.ready()
+      .then(() => this.driver.query(
         `DELETE FROM ${quoteIdent(this.schemaName)}.transaction_completion WHERE workflow_id IN (${ids.map((_, i) => `$${i + 1}`).join(', ')})`,
         ids,
-      )
+      ))
       .then(
         () => undefined,
         (err) => DBOS.logger.warn(`${this.kind} ${this.name}: could not delete completion rows (retention will):`, err),

@@ -90,10 +90,14 @@ describeEachBackend('data sources under SIGKILL', (backend) => {
       // some (recovered) workflows without getting to delete theirs: retention does, and leaves alone the rows of
       // workflows this system database does not know (another application sharing the application database).
       const lastIds = ids.filter((w) => w.point === 'c').map((w) => w.id);
+      let left: unknown[] = [];
       await waitUntil(
-        async () => (await app.query('SELECT count(*)::int AS n FROM dbos.transaction_completion WHERE workflow_id = ANY($1)', [lastIds])).rows[0].n === 0,
-        { message: 'completion rows of the last worker\'s workflows cleaned up', timeoutMs: 10_000 },
-      );
+        async () => {
+          left = (await app.query('SELECT workflow_id, function_num FROM dbos.transaction_completion WHERE workflow_id = ANY($1)', [lastIds])).rows;
+          return left.length === 0;
+        },
+        { timeoutMs: 10_000 },
+      ).catch(() => assert.fail(`completion rows of the last worker's workflows not cleaned up: ${JSON.stringify(left)}; ${last.worker.stderr().slice(-1500)}`));
       const leftByKills = (await app.query('SELECT count(*)::int AS n FROM dbos.transaction_completion')).rows[0].n as number;
       await app.query(`INSERT INTO dbos.transaction_completion (workflow_id, function_num, output, created_at) VALUES ('foreign-wf', 0, 'x', 0)`);
       process.kill(last.pid, 'SIGUSR2');
