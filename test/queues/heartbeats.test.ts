@@ -86,7 +86,9 @@ describeEachBackend('executor heartbeats', (kind) => {
     calls.clear();
     await deadExecutor(url, 'dead', TEST_VERSION, 60_000, `dead-wf-${kind}`);
     await deadExecutor(url, 'old-version', 'some-other-version', 60_000, `other-version-wf-${kind}`);
-    await deadExecutor(url, 'recently-seen', TEST_VERSION, 0, `recent-wf-${kind}`);
+    // Seen a moment from now (its clock a little ahead): still alive when the dead one is taken over, which waits
+    // until this executor has itself beaten for a whole lease.
+    await deadExecutor(url, 'recently-seen', TEST_VERSION, -3000, `recent-wf-${kind}`);
     // An executor of a retired version that finished its work: its row goes; one that left work keeps its row.
     await execSql(
       url,
