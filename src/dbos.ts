@@ -55,7 +55,7 @@ import { executorIDOf, logLevelOf, systemDatabaseLocation, type DBOSConfig } fro
 import { currentFrame, nextStartStorage, type NextStartOptions } from './runtime/context.js';
 import type { Executor, StartOptions } from './runtime/executor.js';
 import { checkpointedResult, RuntimeWorkflowHandle, type WorkflowHandle } from './runtime/handle.js';
-import { ConsoleLogger, type Logger } from './runtime/logger.js';
+import { ConsoleLogger, type Logger } from './logger.js';
 import { allInstances, clearInstances } from './runtime/instances.js';
 import { ConfiguredInstance } from './configured-instance.js';
 import { Registry, type AnyFunction, type RegisteredWorkflow, type StepConfig, type WorkflowConfig } from './runtime/registry.js';

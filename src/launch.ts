@@ -10,7 +10,7 @@ import { applicationNameOf, applicationVersionOf, executorIDOf, systemDatabaseLo
 import { Executor } from './runtime/executor.js';
 import { checkConfig, reportLaunch } from './runtime/launch-report.js';
 import { loadTracing } from './tracing/tracing.js';
-import type { Logger } from './runtime/logger.js';
+import type { Logger } from './logger.js';
 import { outcomeKey } from './runtime/outcome.js';
 import type { Registry } from './runtime/registry.js';
 import { resolveDeclaredSchedules } from './scheduler/declared.js';

@@ -34,7 +34,7 @@ export type { WorkflowHandle } from './runtime/handle.js';
 export type { WorkflowStatus } from './runtime/workflow-status.js';
 export type { GetWorkflowsInput, ListWorkflowStepsOptions, StepInfo } from './management/inspect.js';
 export type { ForkOptions, RewindOptions, VersionInfo, WorkflowDelay } from './management/control.js';
-export type { Logger } from './runtime/logger.js';
+export type { Logger } from './logger.js';
 export type { SerializationRecipe } from './serialization/native.js';
 export type {
   GetEventOptions,

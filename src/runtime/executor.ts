@@ -39,7 +39,7 @@ import {
 } from '../sysdb/workflows.js';
 import { callAt, currentFrame, executionStorage, nextStartStorage, WorkflowContext } from './context.js';
 import type { SpanIdentity, Tracing } from '../tracing/tracing.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../logger.js';
 import { awaitFinished, awaitOutcome, outcomeKey, settleOutcome } from './outcome.js';
 import { findInstance, type InstanceLike } from './instances.js';
 import { describe, type RegisteredWorkflow, type Registry } from './registry.js';
