@@ -52,7 +52,7 @@ import {
   type StepInfo,
 } from './management/inspect.js';
 import { executorIDOf, logLevelOf, systemDatabaseLocation, type DBOSConfig } from './runtime/config.js';
-import { currentFrame, nextStartStorage, type NextStartOptions } from './runtime/context.js';
+import { currentFrame, nextStartStorage, type NextStartOptions, type RunExecutor } from './runtime/context.js';
 import type { Executor, StartOptions } from './runtime/executor.js';
 import { checkpointedResult, RuntimeWorkflowHandle, type WorkflowHandle } from './runtime/handle.js';
 import { ConsoleLogger, type Logger } from './logger.js';
@@ -129,7 +129,7 @@ const registry = new Registry();
 let config: DBOSConfig = {};
 let runtime: Runtime | undefined;
 /** Every runtime by its engine, so a workflow's durable calls reach the engine running it (see current()). */
-const runtimesByExecutor = new WeakMap<Executor, Runtime>();
+const runtimesByExecutor = new WeakMap<RunExecutor, Runtime>();
 
 /**
  * The runtime serving this call: inside a workflow, the one running it (also while launch or shutdown is under way,
@@ -146,7 +146,7 @@ const defaultLogger = new ConsoleLogger();
 let logger: Logger = defaultLogger;
 
 /** The engine for a durable call here: inside a workflow the one running it (never none), elsewhere the launched one. */
-function executorHere(): Executor | undefined {
+function executorHere(): RunExecutor | undefined {
   return currentFrame()?.executor ?? current()?.executor;
 }
 

@@ -15,8 +15,7 @@ import {
 } from '../errors.js';
 import { NATIVE_SERIALIZATION, serializeError } from '../serialization/index.js';
 import type { StepRow } from '../sysdb/rows.js';
-import type { WorkflowContext } from './context.js';
-import type { Executor } from './executor.js';
+import type { RunExecutor, WorkflowContext } from './context.js';
 import { persist } from './persist.js';
 import { checkpoint, recordedStepNamed, replayRecorded } from './steps.js';
 
@@ -32,7 +31,7 @@ export function replayedChildStart(ctx: WorkflowContext, functionID: number, nam
  * refusal as the step's outcome. Returns the child's ID.
  */
 export async function startChild(
-  executor: Executor,
+  executor: RunExecutor,
   ctx: WorkflowContext,
   functionID: number,
   name: string,

@@ -37,7 +37,7 @@ import {
   setWorkflowSerialization,
   type NewWorkflow,
 } from '../sysdb/workflows.js';
-import { callAt, currentFrame, executionStorage, nextStartStorage, WorkflowContext } from './context.js';
+import { callAt, currentFrame, executionStorage, nextStartStorage, WorkflowContext, type LeaseGuard, type RunExecutor } from './context.js';
 import type { SpanIdentity, Tracing } from '../tracing/tracing.js';
 import type { Logger } from '../logger.js';
 import { awaitFinished, awaitOutcome, outcomeKey, settleOutcome } from './outcome.js';
@@ -92,16 +92,6 @@ interface LocalRun {
   done: Promise<RunOutcome>;
 }
 
-/**
- * The executor's lease (src/queues/heartbeat.ts): whether this process may still start steps, and a way to renew it.
- * Without one (a client, a database without heartbeats) every step may start.
- */
-export interface LeaseGuard {
-  valid(): boolean;
-  /** Resolves once the lease is valid again; runs taken over meanwhile have been stopped by then. */
-  renew(): Promise<void>;
-}
-
 /** How long a shutdown waits, after stopping its runs, for the steps they are in to finish and be recorded. */
 export const SHUTDOWN_SETTLE_MS = 2000;
 /** An interrupted run's workflow waits this long in its queue before it is tried again. */
@@ -112,7 +102,7 @@ export interface EnqueueListener {
   workflowEnqueued(queueName: string): void;
 }
 
-export class Executor {
+export class Executor implements RunExecutor {
   readonly wakeups = new Wakeups();
   private readonly localRuns = new Map<string, LocalRun>();
   /** Runs stopped by a shutdown that still own their workflows: handed back to their queues before the process goes. */

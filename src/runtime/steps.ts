@@ -15,8 +15,7 @@ import type { StepRow } from '../sysdb/rows.js';
 import { impatiently } from '../sysdb/retry.js';
 import { recordStep } from '../sysdb/steps.js';
 import { decodeStored } from './corruption.js';
-import { callAt, currentFrame, executionStorage, sleepUnlessStopped, type WorkflowContext } from './context.js';
-import type { Executor } from './executor.js';
+import { callAt, currentFrame, executionStorage, sleepUnlessStopped, type RunExecutor, type WorkflowContext } from './context.js';
 import type { Span } from '../tracing/tracing.js';
 import type { StepConfig } from './registry.js';
 import { persist } from './persist.js';
@@ -63,7 +62,7 @@ export interface Checkpoint {
  * is returned, so every execution continues from the same outcome.
  */
 export async function checkpoint(
-  executor: Executor,
+  executor: RunExecutor,
   ctx: WorkflowContext,
   functionID: number,
   name: string,
@@ -98,13 +97,13 @@ export async function checkpoint(
  * A step the engine itself runs for the workflow (a management call, DBOS.now): its database work is the run's own,
  * so it waits out an outage as a checkpoint does rather than recording the outage as the step's error.
  */
-export function runEngineStep<T>(executor: Executor, fn: () => Promise<T> | T, name: string): Promise<T> {
+export function runEngineStep<T>(executor: RunExecutor, fn: () => Promise<T> | T, name: string): Promise<T> {
   return runStep(executor, fn, name, ENGINE_STEP);
 }
 
 const ENGINE_STEP: StepConfig = {};
 
-export function runStep<T>(executor: Executor, fn: () => Promise<T> | T, name: string, config: StepConfig): Promise<T> {
+export function runStep<T>(executor: RunExecutor, fn: () => Promise<T> | T, name: string, config: StepConfig): Promise<T> {
   const frame = currentFrame();
   if (!frame || frame.step) return Promise.resolve().then(fn);
   const ctx = frame.workflow;
@@ -113,7 +112,7 @@ export function runStep<T>(executor: Executor, fn: () => Promise<T> | T, name: s
 }
 
 async function executeStep<T>(
-  executor: Executor,
+  executor: RunExecutor,
   ctx: WorkflowContext,
   functionID: number,
   fn: () => Promise<T> | T,
@@ -138,7 +137,7 @@ async function executeStep<T>(
 
 /** Runs the step's attempts (with retries as configured) and checkpoints its outcome. */
 async function runAttempts<T>(
-  executor: Executor,
+  executor: RunExecutor,
   ctx: WorkflowContext,
   functionID: number,
   fn: () => Promise<T> | T,
@@ -223,7 +222,7 @@ function withTimeout<T>(attempt: Promise<T>, name: string, timeoutMS: number): P
  * Durable sleep: the wake-up time is checkpointed before sleeping, so a workflow restarted mid-sleep sleeps only
  * for what is left. Outside a workflow it is a plain sleep.
  */
-export function durableSleep(executor: Executor, ms: number): Promise<void> {
+export function durableSleep(executor: RunExecutor, ms: number): Promise<void> {
   const frame = currentFrame();
   if (!frame || frame.step) return new Promise((r) => setTimeout(r, Math.max(0, ms)));
   const ctx = frame.workflow;
@@ -239,7 +238,7 @@ export function durableSleep(executor: Executor, ms: number): Promise<void> {
  * Records (or, on replay, reads back) a wake-up time under `DBOS.sleep` at this function ID. recv, getEvent and
  * getResult timeouts use the same record, each on a function ID of its own.
  */
-export async function recordDeadline(executor: Executor, ctx: WorkflowContext, functionID: number, wakeAt: number): Promise<number> {
+export async function recordDeadline(executor: RunExecutor, ctx: WorkflowContext, functionID: number, wakeAt: number): Promise<number> {
   ctx.throwIfStopped();
   const recorded = recordedStepNamed(ctx, functionID, 'DBOS.sleep');
   if (recorded) return Number(replayRecorded<number>(recorded));
@@ -252,11 +251,11 @@ export async function recordDeadline(executor: Executor, ctx: WorkflowContext, f
 }
 
 /** A value computed once and checkpointed (DBOS.now, DBOS.randomUUID): replays see the first run's value. */
-export function checkpointedValue<T>(executor: Executor, name: string, compute: () => T): Promise<T> {
+export function checkpointedValue<T>(executor: RunExecutor, name: string, compute: () => T): Promise<T> {
   return runEngineStep(executor, compute, name);
 }
 
 export const builtinSteps = {
-  now: (executor: Executor) => checkpointedValue(executor, 'DBOS.now', () => Date.now()),
-  randomUUID: (executor: Executor) => checkpointedValue(executor, 'DBOS.randomUUID', () => randomUUID()),
+  now: (executor: RunExecutor) => checkpointedValue(executor, 'DBOS.now', () => Date.now()),
+  randomUUID: (executor: RunExecutor) => checkpointedValue(executor, 'DBOS.randomUUID', () => randomUUID()),
 };
