@@ -65,38 +65,19 @@ import type { WorkflowStatus } from './runtime/workflow-status.js';
 import type { DriverStats } from './sysdb/driver.js';
 import type { Span, Tracer } from './tracing/public.js';
 import { launchRuntime, stopRuntime, type Runtime } from './launch.js';
-import { enqueueByName, type EnqueueWorkflowOptions } from './enqueue-by-name.js';
+import { enqueueByName, type EnqueueWorkflowOptions } from './runtime/enqueue-by-name.js';
 import { migrateSystemDatabase } from './sysdb/open.js';
 import { checkSchedulerConfig, declareScheduled, forgetDeclaredSchedules, type ScheduledArgs, type SchedulerConfig } from './scheduler/declared.js';
 import * as schedules from './scheduler/schedules.js';
 import type { ListSchedulesFilters, ScheduleEnv, ScheduleOptions, ScheduleUpdate, WorkflowSchedule } from './scheduler/schedules.js';
 import { INTERNAL_QUEUE } from './sysdb/rows.js';
-import { checkClassName, checkFunctionName, checkSleepMs, checkStartOptions, checkStepConfig } from './validation.js';
+import { checkClassName, checkFunctionName, checkSleepMs, checkStepConfig } from './validation.js';
+import { toStartOptions, type StartWorkflowParams } from './runtime/start-params.js';
+
+export type { StartWorkflowParams } from './runtime/start-params.js';
 import { clearAlertHandler, setAlertHandler, settleAlerts, type AlertHandler } from './alerts/alerts.js';
 import { forgetDeclaredQueues } from './queues/workflow-queue.js';
 import * as info from './registry-info.js';
-
-export interface StartWorkflowParams {
-  workflowID?: string;
-  queueName?: string;
-  /** A deadline for the workflow; null detaches a child from its parent's deadline. */
-  timeoutMS?: number | null;
-  enqueueOptions?: {
-    deduplicationID?: string;
-    priority?: number;
-    queuePartitionKey?: string;
-    delaySeconds?: number;
-    applicationVersion?: string;
-    /** The application whose processes run it (default: this one). */
-    applicationName?: string;
-  };
-  /** When the deduplication ID is taken: throw DBOSQueueDuplicatedError (`reject`, the default) or return the holder. */
-  duplicationPolicy?: 'reject' | 'return-existing';
-  workflowIDReusePolicy?: 'return-existing' | 'reject';
-  authenticatedUser?: string;
-  authenticatedRoles?: string[];
-  workflowAttributes?: Record<string, unknown>;
-}
 
 /** `DBOS.startWorkflow(SomeClass)` turns each workflow method into one that starts it and returns a handle. */
 export type WorkflowStarters<T> = {
@@ -199,30 +180,6 @@ function stepWrapper(fn: AnyFunction, name: string, stepConfig: StepConfig): Any
   Object.defineProperty(wrapper, 'name', { value: name });
   info.noteStep(fn, wrapper, name, stepConfig);
   return wrapper;
-}
-
-function toStartOptions(params: StartWorkflowParams = {}): StartOptions {
-  const enqueue = params.enqueueOptions;
-  if (enqueue && !params.queueName) {
-    throw new DBOSError('enqueueOptions need a queueName: they only apply to workflows started on a queue');
-  }
-  const priority = enqueue?.priority;
-  return checkStartOptions({
-    workflowID: params.workflowID,
-    queueName: params.queueName,
-    timeoutMS: params.timeoutMS,
-    deduplicationID: enqueue?.deduplicationID,
-    priority,
-    queuePartitionKey: enqueue?.queuePartitionKey,
-    delaySeconds: enqueue?.delaySeconds,
-    applicationVersion: enqueue?.applicationVersion,
-    applicationName: enqueue?.applicationName,
-    duplicationPolicy: params.duplicationPolicy,
-    workflowIDReusePolicy: params.workflowIDReusePolicy,
-    authenticatedUser: params.authenticatedUser,
-    authenticatedRoles: params.authenticatedRoles,
-    attributes: params.workflowAttributes,
-  });
 }
 
 function isClass(value: unknown): boolean {

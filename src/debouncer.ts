@@ -5,7 +5,8 @@
 // call is a checkpointed step, `DBOS.debounceDelayedWorkflow`, whose output is the workflow ID, so a replay returns the
 // same handle without debouncing again.
 
-import { engineForAddOn, type StartWorkflowParams } from './dbos.js';
+import { engineForAddOn } from './dbos.js';
+import type { StartWorkflowParams } from './runtime/start-params.js';
 import { DBOSNotRegisteredError } from './errors.js';
 import { settleFenced, operationStep } from './messaging/operation.js';
 import { checkDebounceCall, DEBOUNCE_STEP_NAME, debounceWorkflow } from './queues/debounce.js';

@@ -49,6 +49,7 @@ import { checkpoint } from './steps.js';
 import { checkStartOptions } from '../validation.js';
 import { decodeStored, descriptiveProblems, unrunnableRow } from './corruption.js';
 import { Wakeups } from './wakeups.js';
+import { workflowRow } from './workflow-row.js';
 
 export interface Identity {
   executorID: string;
@@ -188,38 +189,34 @@ export class Executor implements RunExecutor {
       deadline = parent.deadlineEpochMS;
       timeoutMS = Math.max(1, parent.deadlineEpochMS - now);
     }
-    const delayed = queueName !== undefined && (options.delaySeconds ?? 0) > 0;
     const ownerXid = queueName ? null : randomUUID();
-    const creatorXid = ownerXid ?? randomUUID();
-    const row: NewWorkflow = {
+    const row = workflowRow({
       workflowID,
-      status: queueName ? (delayed ? 'DELAYED' : 'ENQUEUED') : 'PENDING',
       name: reg.name,
-      className: reg.className || null,
-      configName: instance?.name ?? null,
-      queueName: queueName ?? null,
+      className: reg.className,
+      configName: instance?.name,
+      queueName,
       executorID: this.identity.executorID,
       applicationVersion: options.applicationVersion !== undefined ? options.applicationVersion : this.identity.applicationVersion,
       applicationID: this.identity.applicationID,
       applicationName,
       ownerXid,
-      creatorXid,
       timeoutMS,
       deadlineEpochMS: deadline,
-      deduplicationID: options.deduplicationID ?? null,
-      priority: options.priority ?? 0,
-      queuePartitionKey: options.queuePartitionKey ?? null,
-      parentWorkflowID: parent?.workflowID ?? null,
-      serialization: format === 'portable' ? PORTABLE_SERIALIZATION : NATIVE_SERIALIZATION,
-      delayUntilEpochMS: delayed ? now + Math.round(options.delaySeconds! * 1000) : null,
-      authenticatedUser: options.authenticatedUser ?? null,
-      authenticatedRoles: options.authenticatedRoles ? JSON.stringify(options.authenticatedRoles) : null,
-      assumedRole: null,
-      attributes: options.attributes ? JSON.stringify(options.attributes) : null,
-      scheduleName: options.scheduleName ?? null,
+      deduplicationID: options.deduplicationID,
+      priority: options.priority,
+      queuePartitionKey: options.queuePartitionKey,
+      parentWorkflowID: parent?.workflowID,
+      format,
+      delaySeconds: options.delaySeconds,
+      nowEpochMs: now,
+      authenticatedUser: options.authenticatedUser,
+      authenticatedRoles: options.authenticatedRoles,
+      attributes: options.attributes,
+      scheduleName: options.scheduleName,
       inputs: inputs.text,
-      createdAtEpochMs: options.createdAtEpochMs ?? null,
-    };
+      createdAtEpochMs: options.createdAtEpochMs,
+    });
     const parentStep =
       parent && functionID !== undefined
         ? {

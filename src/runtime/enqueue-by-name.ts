@@ -1,12 +1,12 @@
 // DBOS.enqueueWorkflowWithOptions: an application enqueues a workflow by name, with the client's options, without a
 // reference to its function (it may be implemented by another process, or in another language). The row is the one a
-// DBOSClient writes (src/client/enqueue.ts), stamped with this process and, inside a workflow, with its parent.
+// DBOSClient writes (src/runtime/enqueue.ts), stamped with this process and, inside a workflow, with its parent.
 
-import { checkClientEnqueueOptions, enqueueFromClient, type ClientEnqueueOptions } from './client/enqueue.js';
-import { currentFrame, nextStartStorage, type WorkflowContext } from './runtime/context.js';
-import type { Executor } from './runtime/executor.js';
-import { replayedChildStart, startChild } from './runtime/child-start.js';
-import { warnIfUndeclared } from './runtime/undeclared-queue.js';
+import { checkClientEnqueueOptions, enqueueByNameRow, type ClientEnqueueOptions } from './enqueue.js';
+import { currentFrame, nextStartStorage, type WorkflowContext } from './context.js';
+import type { Executor } from './executor.js';
+import { replayedChildStart, startChild } from './child-start.js';
+import { warnIfUndeclared } from './undeclared-queue.js';
 
 /** DBOS's EnqueueWorkflowOptions: the options of DBOSClient.enqueue. */
 export type EnqueueWorkflowOptions = ClientEnqueueOptions;
@@ -58,7 +58,7 @@ async function enqueueChecked(
     await warnIfUndeclared(executor, queueExists, executor.logger, options.queueName, options.queuePartitionKey);
   }
   const { identity } = executor;
-  const workflowID = await enqueueFromClient(executor.db, options, args, undefined, {
+  const workflowID = await enqueueByNameRow(executor.db, options, args, undefined, {
     executorID: identity.executorID,
     applicationID: identity.applicationID,
     parent: parent && {
