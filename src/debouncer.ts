@@ -5,7 +5,7 @@
 // call is a checkpointed step, `DBOS.debounceDelayedWorkflow`, whose output is the workflow ID, so a replay returns the
 // same handle without debouncing again.
 
-import { engineForAddOn } from './dbos.js';
+import { engine } from './process/state.js';
 import type { StartWorkflowParams } from './runtime/start-params.js';
 import { DBOSNotRegisteredError } from './errors.js';
 import { settleFenced, operationStep } from './messaging/operation.js';
@@ -44,7 +44,7 @@ export class Debouncer<Args extends unknown[], Return> {
   debounce(debounceKey: string, debouncePeriodMs: number, ...args: Args): Promise<WorkflowHandle<Return>> {
     try {
       checkDebounceCall(debounceKey, debouncePeriodMs, this.cfg.debounceTimeoutMs);
-      const executor = engineForAddOn('Debouncer.debounce');
+      const executor = engine('Debouncer.debounce');
       // From workflow code the call takes its function ID now, before any await, so replays see the same IDs.
       const frame = currentFrame();
       const ctx = frame && !frame.step ? frame.workflow : undefined;

@@ -18,7 +18,7 @@ const LAYERS: { name: string; members: string[] }[] = [
   { name: 'exports', members: ['index.ts', 'package-object.ts', 'public-api.ts', 'compat-types.ts', 'error-namespace.ts'] },
   { name: 'tools and add-ons', members: ['cli/', 'admin/', 'receivers/', 'debouncer.ts'] },
   { name: 'facade and client', members: ['dbos.ts', 'client/'] },
-  { name: 'process', members: ['launch.ts', 'process/', 'configured-instance.ts', 'registry-info.ts', 'decorators.ts'] },
+  { name: 'process', members: ['process/', 'configured-instance.ts', 'registry-info.ts', 'decorators.ts'] },
   { name: 'services', members: ['queues/', 'scheduler/', 'messaging/', 'management/'] },
   { name: 'engine', members: ['runtime/'] },
   { name: 'observability', members: ['tracing/', 'alerts/'] },

@@ -3,7 +3,8 @@
 
 import assert from 'node:assert/strict';
 import { after, it } from 'node:test';
-import { DBOS, systemDatabaseStats } from '../../src/dbos.js';
+import { DBOS } from '../../src/dbos.js';
+import { systemDatabaseStats } from '../../src/process/state.js';
 import { describeEachBackend, dropFreshDatabases } from '../support/backends.js';
 import { engineOn, launchOn } from '../support/launch.js';
 import { latch, waitUntil } from '../support/wait.js';
