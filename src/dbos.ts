@@ -8,18 +8,12 @@ import { DBOSExecutorNotInitializedError, DBOSInitializationError } from './erro
 import type { Logger } from './logger.js';
 import { getEvent, setEvent } from './messaging/events.js';
 import { recv, send } from './messaging/messages.js';
-import type {
-  GetEventOptions,
-  ReadStreamOffsetOptions,
-  ReadStreamOptions,
-  RecvOptions,
-  SendOptions,
-  SetEventOptions,
-  WriteStreamOptions,
-} from './messaging/options.js';
+import type { GetEventOptions, ReadStreamOffsetOptions, ReadStreamOptions, RecvOptions, SendOptions } from './messaging/options.js';
+import type { SetEventOptions, WriteStreamOptions } from './messaging/options.js';
 import { closeStream, readStream, readStreamOffset, writeStream } from './messaging/streams.js';
 import type { ForkOptions, RewindOptions, VersionInfo, WorkflowDelay } from './management/control.js';
 import type { GetWorkflowsInput, ListWorkflowStepsOptions, StepInfo } from './management/inspect.js';
+import * as durable from './process/durable.js';
 import * as lifecycle from './process/lifecycle.js';
 import * as management from './process/management.js';
 import * as registration from './process/registration.js';
@@ -28,33 +22,31 @@ import * as starting from './process/starting.js';
 import * as state from './process/state.js';
 import type { RegisterQueueOptions, WorkflowQueue } from './queues/workflow-queue.js';
 import * as info from './registry-info.js';
-import { executorIDOf, systemDatabaseLocation, type DBOSConfig } from './runtime/config.js';
+import { executorIDOf, type DBOSConfig } from './runtime/config.js';
 import { currentFrame } from './runtime/context.js';
 import type { EnqueueWorkflowOptions } from './runtime/enqueue-by-name.js';
 import { RuntimeWorkflowHandle, type WorkflowHandle } from './runtime/handle.js';
 import { deprecatePatch, patch } from './runtime/patching.js';
-import type { StepConfig, WorkflowConfig } from './runtime/registry.js';
-import type { StartWorkflowParams } from './runtime/start-params.js';
-import { builtinSteps, durableSleep } from './runtime/steps.js';
+import type { RegisterWorkflowOptions, StepConfig, WorkflowConfig } from './runtime/registry.js';
+import type { StartWorkflowParams, WorkflowStarters } from './runtime/start-params.js';
 import type { WorkflowStatus } from './runtime/workflow-status.js';
 import type { ScheduledArgs, SchedulerConfig } from './scheduler/declared.js';
-import type { ListSchedulesFilters, ScheduleOptions, ScheduleUpdate, WorkflowSchedule } from './scheduler/schedules.js';
+import type { ListSchedulesFilters, ScheduleUpdate, WorkflowSchedule } from './scheduler/schedules.js';
 import { registerNativeRecipe, type SerializationRecipe } from './serialization/native.js';
-import { migrateSystemDatabase } from './sysdb/open.js';
 import type { Span, Tracer } from './tracing/public.js';
-import { checkSleepMs } from './validation.js';
 
 export type { StartWorkflowParams } from './runtime/start-params.js';
-export type { DBOSLifecycleCallback } from './process/state.js';
-export type { RegisterWorkflowOptions } from './process/registration.js';
-export type { WorkflowStarters } from './process/starting.js';
+export type { DBOSLifecycleCallback } from './process/lifecycle.js';
+export type { RegisterWorkflowOptions } from './runtime/registry.js';
+export type { WorkflowStarters } from './runtime/start-params.js';
 export type { ScheduledWorkflowFn, ScheduleDefinition } from './process/schedules.js';
 
 type Fn<This, Args extends unknown[], Return> = (this: This, ...args: Args) => Promise<Return>;
+type Polling = { pollingIntervalMs?: number };
+type Owner = info.RegistrationOwner;
 
 export class DBOS {
   // ------------------------------------------------------------------------------------------- lifecycle
-
   static setConfig(newConfig: DBOSConfig): void {
     state.setConfig(newConfig);
   }
@@ -72,28 +64,19 @@ export class DBOS {
     return lifecycle.shutdown(options);
   }
 
-  /**
-   * Forgets every registration (workflows, configured instances, queues declared in code, schedules declared in code,
-   * add-ons, registration info, the alert handler); for tests and development, never while launched. Functions
-   * registered before may not be used afterwards; register the original functions again instead.
-   */
+  /** Forgets every registration (workflows, instances, in-code queues and schedules, add-ons); never while launched. */
   static clearRegistry(): void {
     lifecycle.clearRegistry();
   }
 
   /** Registers an add-on to start after each launch (`initialize`) and stop before each shutdown (`destroy`). */
-  static registerLifecycleCallback(callback: state.DBOSLifecycleCallback): void {
-    state.lifecycleCallbacks.add(callback);
+  static registerLifecycleCallback(callback: lifecycle.DBOSLifecycleCallback): void {
+    lifecycle.registerLifecycleCallback(callback);
   }
 
-  /**
-   * Creates or migrates a system database without launching (typically as a privileged role), and optionally grants
-   * `applicationRole` what the application needs at run time, for processes launched with `runMigrations: false`.
-   * PostgreSQL or `sqlite:` URLs; SQLite has no roles, so a role is ignored there.
-   */
+  /** Creates or migrates a system database without launching, and optionally grants `applicationRole` its use. */
   static async migrate(systemDatabaseUrl: string, options: { schemaName?: string; applicationRole?: string } = {}): Promise<void> {
-    const location = systemDatabaseLocation({ systemDatabaseUrl, systemDatabaseSchemaName: options.schemaName }, 'migrate');
-    await migrateSystemDatabase(location, { applicationRole: options.applicationRole });
+    return lifecycle.migrate(systemDatabaseUrl, options);
   }
 
   static isInitialized(): boolean {
@@ -118,11 +101,7 @@ export class DBOS {
   }
 
   // ------------------------------------------------------------------------------------------- registration
-
-  static registerWorkflow<This, Args extends unknown[], Return>(
-    fn: Fn<This, Args, Return>,
-    options: registration.RegisterWorkflowOptions = {},
-  ): Fn<This, Args, Return> {
+  static registerWorkflow<This, Args extends unknown[], Return>(fn: Fn<This, Args, Return>, options: RegisterWorkflowOptions = {}): Fn<This, Args, Return> {
     return registration.registerWorkflow(fn, options) as Fn<This, Args, Return>;
   }
 
@@ -147,19 +126,13 @@ export class DBOS {
     return registration.stepDecorator(stepConfig);
   }
 
-  /**
-   * `@DBOS.className(name)` on a class: its workflows are registered (and recorded) under `name` instead of the
-   * constructor's name, which minifiers and bundlers change. Both decorator styles.
-   */
+  /** `@DBOS.className(name)`: the class's workflows are recorded under `name`, which bundlers do not change. */
   static className(name: string): <T extends new (...args: any[]) => object>(ctor: T, context?: unknown) => void { // eslint-disable-line @typescript-eslint/no-explicit-any
     if (!name) throw new DBOSInitializationError('DBOS.className needs a non-empty name');
     return (ctor) => setClassName(ctor, name);
   }
 
-  /**
-   * Teaches the native format a type of your own (call before launch): values for which `isApplicable` holds are
-   * stored as `serialize(value)` under `name`, and read back with `deserialize`. DBOS's recipe shape.
-   */
+  /** Teaches the native format a type of your own (before launch), with DBOS's recipe shape. */
   static registerSerialization<T, S>(recipe: SerializationRecipe<T, S>): void {
     registerNativeRecipe(recipe);
   }
@@ -170,13 +143,13 @@ export class DBOS {
   }
 
   /** An add-on's (`external`'s) config object for class `cls` (created empty on first use), as in DBOS. */
-  static associateClassWithInfo(external: info.RegistrationOwner, cls: (new (...args: any[]) => object) | string): object { // eslint-disable-line @typescript-eslint/no-explicit-any
+  static associateClassWithInfo(external: Owner, cls: (new (...args: any[]) => object) | string): object { // eslint-disable-line @typescript-eslint/no-explicit-any
     return info.associateClassWithInfo(external, cls);
   }
 
   /** An add-on's config object for function `func` (its registration is shared with @DBOS.workflow / registerWorkflow). */
   static associateFunctionWithInfo<This, Args extends unknown[], Return>(
-    external: info.RegistrationOwner,
+    external: Owner,
     func: Fn<This, Args, Return>,
     target: info.FunctionName,
   ): { registration: info.MethodRegistrationBase; regInfo: object } {
@@ -184,25 +157,21 @@ export class DBOS {
   }
 
   /** The functions an add-on configured (within class `cls`, and named `funcName`, when given), with its configs. */
-  static getAssociatedInfo(external: info.RegistrationOwner, cls?: object | string, funcName?: string): readonly info.ExternalRegistration[] {
+  static getAssociatedInfo(external: Owner, cls?: object | string, funcName?: string): readonly info.ExternalRegistration[] {
     return info.getAssociatedInfo(external, cls, funcName);
   }
 
-  /**
-   * The handler of this process's alerts (one, set before launch): a workflow dead-lettered after too many recovery
-   * attempts, and executors whose lease lapsed and whose work this process took over (see src/alerts/alerts.ts).
-   */
+  /** The handler of this process's alerts (one, set before launch; see src/alerts/alerts.ts). */
   static setAlertHandler(handler: AlertHandler): void {
     lifecycle.setAlertHandler(handler);
   }
 
   // ------------------------------------------------------------------------------------------- starting and waiting
-
   static startWorkflow<Args extends unknown[], Return>(
     target: (...args: Args) => Promise<Return>,
     params?: StartWorkflowParams,
   ): (...args: Args) => Promise<WorkflowHandle<Return>>;
-  static startWorkflow<T extends object>(target: T, params?: StartWorkflowParams): starting.WorkflowStarters<T>;
+  static startWorkflow<T extends object>(target: T, params?: StartWorkflowParams): WorkflowStarters<T>;
   static startWorkflow(target: unknown, params?: StartWorkflowParams): unknown {
     return starting.starters(target, params);
   }
@@ -216,17 +185,17 @@ export class DBOS {
   }
 
   /** The workflow's result; null if it does not finish within `timeoutSeconds`. */
-  static async getResult<T = unknown>(workflowID: string, timeout?: number | { timeoutSeconds?: number; pollingIntervalMs?: number }): Promise<T | null> {
+  static async getResult<T = unknown>(workflowID: string, timeout?: number | (Polling & { timeoutSeconds?: number })): Promise<T | null> {
     return starting.getResult<T>(workflowID, timeout);
   }
 
   /** The first of these workflows to finish (leave PENDING, ENQUEUED and DELAYED); checkpointed in a workflow. */
-  static async waitFirst(handles: WorkflowHandle<unknown>[], options: { pollingIntervalMs?: number } = {}): Promise<WorkflowHandle<unknown>> {
+  static async waitFirst(handles: WorkflowHandle<unknown>[], options: Polling = {}): Promise<WorkflowHandle<unknown>> {
     return starting.waitFirst(handles, options.pollingIntervalMs);
   }
 
   /** Waits until every one of these workflows has finished; returns the handles, in order. */
-  static async waitAll<R>(handles: WorkflowHandle<R>[], options: { pollingIntervalMs?: number } = {}): Promise<WorkflowHandle<R>[]> {
+  static async waitAll<R>(handles: WorkflowHandle<R>[], options: Polling = {}): Promise<WorkflowHandle<R>[]> {
     return starting.waitAll(handles, options.pollingIntervalMs);
   }
 
@@ -252,16 +221,8 @@ export class DBOS {
   }
 
   // ------------------------------------------------------------------------------------------- durable time and values
-
   static sleepms(ms: number): Promise<void> {
-    try {
-      checkSleepMs('The sleep duration', ms);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    const executor = state.executorHere();
-    if (!executor) return new Promise((r) => setTimeout(r, Math.max(0, ms)));
-    return durableSleep(executor, ms);
+    return durable.sleepms(ms);
   }
 
   static sleep(ms: number): Promise<void> {
@@ -273,14 +234,10 @@ export class DBOS {
   }
 
   static now(): Promise<number> {
-    const executor = state.executorHere();
-    return executor ? builtinSteps.now(executor) : Promise.resolve(Date.now());
+    return durable.now();
   }
 
-  /**
-   * In workflow code, with `enablePatching: true`: whether this execution runs the code past patch `patchName`. False
-   * only for an execution that had already got past this point under the unpatched code (dbos-spec §3.6).
-   */
+  /** With `enablePatching`: whether this execution runs the code past patch `patchName` (dbos-spec §3.6). */
   static patch(patchName: string): Promise<boolean> {
     return patch(patchName, state.patchingEnabled());
   }
@@ -291,12 +248,10 @@ export class DBOS {
   }
 
   static randomUUID(): Promise<string> {
-    const executor = state.executorHere();
-    return executor ? builtinSteps.randomUUID(executor) : Promise.resolve(crypto.randomUUID());
+    return durable.randomUUID();
   }
 
   // ------------------------------------------------------------------------------------------- messages, events, streams
-
   /** Sends `message` to workflow `destinationID` (from anywhere); with an idempotency key it is delivered once. */
   static send<T>(destinationID: string, message: T, topic?: string, idempotencyKey?: string, options?: SendOptions): Promise<void> {
     return state.withEngine('DBOS.send', (here) => send(here.messaging, destinationID, message, topic, idempotencyKey, options));
@@ -342,7 +297,6 @@ export class DBOS {
   }
 
   // ------------------------------------------------------------------------------------------- context
-
   static get workflowID(): string | undefined {
     return currentFrame()?.workflow.workflowID;
   }
@@ -394,11 +348,7 @@ export class DBOS {
   }
 
   // ------------------------------------------------------------------------------------------- queues
-
-  /**
-   * Registers a queue in the system database (after launch), shared by every process of the application: each serves
-   * it within a second, and enqueueing to it works everywhere. The returned queue's `set*` methods change the row.
-   */
+  /** Registers a queue (after launch), shared by every process of the application; its `set*` methods change the row. */
   static async registerQueue(name: string, options: RegisterQueueOptions = {}): Promise<WorkflowQueue> {
     return state.currentOrThrow('DBOS.registerQueue').queues.register(name, options);
   }
@@ -418,11 +368,7 @@ export class DBOS {
     return state.currentOrThrow('DBOS.listQueues').queues.list(applicationName);
   }
 
-  /**
-   * Enqueues a workflow by name, with DBOSClient.enqueue's options and row (the function may live in another process
-   * or language, so the registry is not consulted; `appVersion` is left unset unless given). The queue must be one of
-   * this application's unless `applicationName` names another. Inside a workflow it is a checkpointed child start.
-   */
+  /** Enqueues a workflow by name, as DBOSClient.enqueue does; inside a workflow it is a checkpointed child start. */
   static enqueueWorkflowWithOptions<T = unknown>(options: EnqueueWorkflowOptions, ...args: unknown[]): Promise<WorkflowHandle<T>> {
     return starting.enqueueWorkflow<T>(options, args);
   }
@@ -438,32 +384,18 @@ export class DBOS {
   }
 
   // ------------------------------------------------------------------------------------------- schedules
-
-  /**
-   * `@DBOS.scheduled({ crontab, mode?, queueName? })` above `@DBOS.workflow()` (DBOS 4.x): the workflow runs at every
-   * tick as `(scheduledTime, startTime)`, once per tick however many processes run, under the ID
-   * `sched-<Class.method>-<tick ISO>`. Static methods only.
-   */
+  /** `@DBOS.scheduled({ crontab, mode?, queueName? })` above `@DBOS.workflow()` (DBOS 4.x; static methods only). */
   static scheduled(schedulerConfig: SchedulerConfig): DualMethodDecorator {
     return schedules.scheduledDecorator(schedulerConfig);
   }
 
   /** The decorator-free form of `@DBOS.scheduled`: `workflow` is a registered workflow. Call it before launch. */
-  static registerScheduled<This, Return>(workflow: (this: This, ...args: ScheduledArgs) => Promise<Return>, schedulerConfig: SchedulerConfig): void {
+  static registerScheduled<This, Return>(workflow: Fn<This, ScheduledArgs, Return>, schedulerConfig: SchedulerConfig): void {
     schedules.registerScheduled(workflow, schedulerConfig);
   }
 
-  /**
-   * Stores a schedule (DBOS 5.x): every process of the application runs `workflowFn(tick, context)` at each tick, once
-   * per tick, under the ID `sched-<scheduleName>-<tick ISO>`. Checked before anything is written.
-   */
-  static async createSchedule(definition: {
-    scheduleName: string;
-    workflowFn: schedules.ScheduledWorkflowFn;
-    schedule: string;
-    context?: unknown;
-    options?: ScheduleOptions;
-  }): Promise<void> {
+  /** Stores a schedule (DBOS 5.x): `workflowFn(tick, context)` runs once per tick as `sched-<scheduleName>-<tick ISO>`. */
+  static async createSchedule(definition: schedules.NewSchedule): Promise<void> {
     return schedules.createSchedule(definition);
   }
 
@@ -511,7 +443,6 @@ export class DBOS {
   }
 
   // ------------------------------------------------------------------------------------------- management
-
   static listWorkflows(input: GetWorkflowsInput = {}): Promise<WorkflowStatus[]> {
     return management.listWorkflows(input);
   }

@@ -5,19 +5,28 @@
 import { clearAlertHandler, setAlertHandler as installAlertHandler, settleAlerts, type AlertHandler } from '../alerts/alerts.js';
 import { DBOSError } from '../errors.js';
 import { forgetDeclaredQueues } from '../queues/workflow-queue.js';
+import { systemDatabaseLocation } from '../runtime/config.js';
+import { migrateSystemDatabase } from '../sysdb/open.js';
 import { allInstances, clearInstances } from '../runtime/instances.js';
 import { forgetDeclaredSchedules } from '../scheduler/declared.js';
 import * as info from '../registry-info.js';
 import { launchEngine, stopEngine } from './launch.js';
-import {
-  currentLogger,
-  getConfig,
-  launchedEngine,
-  launchedOrLaunching,
-  lifecycleCallbacks,
-  lifecycleState,
-  registry,
-} from './state.js';
+import { currentLogger, getConfig, launchedEngine, launchedOrLaunching, lifecycleState, registry } from './state.js';
+
+/** An add-on (an event receiver, say) that starts once the engine is launched and stops before it shuts down. */
+export interface DBOSLifecycleCallback {
+  initialize?(): Promise<void>;
+  destroy?(): Promise<void>;
+  logRegisteredEndpoints?(): void;
+}
+
+/** Add-ons started after launch and stopped before shutdown, in registration order. */
+const lifecycleCallbacks = new Set<DBOSLifecycleCallback>();
+
+/** DBOS.registerLifecycleCallback: an add-on to start after each launch and stop before each shutdown. */
+export function registerLifecycleCallback(callback: DBOSLifecycleCallback): void {
+  lifecycleCallbacks.add(callback);
+}
 
 export function launch(): Promise<void> {
   if (launchedEngine()) return Promise.resolve();
@@ -57,6 +66,12 @@ export async function shutdown(options: { deregister?: boolean; workflowCompleti
   if (stopping) await settleAlerts();
   if (!launchedOrLaunching()) info.sealRegistrations(false);
   if (options.deregister) forgetRegistrations(false);
+}
+
+/** DBOS.migrate: creates or migrates a system database without launching, and grants `applicationRole` its use. */
+export async function migrate(systemDatabaseUrl: string, options: { schemaName?: string; applicationRole?: string }): Promise<void> {
+  const location = systemDatabaseLocation({ systemDatabaseUrl, systemDatabaseSchemaName: options.schemaName }, 'migrate');
+  await migrateSystemDatabase(location, { applicationRole: options.applicationRole });
 }
 
 /** DBOS.clearRegistry: forgets every registration; never while launched. */

@@ -8,12 +8,10 @@ import { DBOSError } from '../errors.js';
 import * as info from '../registry-info.js';
 import type { StartOptions } from '../runtime/executor.js';
 import { checkpointedResult } from '../runtime/handle.js';
-import type { AnyFunction, RegisteredWorkflow, StepConfig, WorkflowConfig } from '../runtime/registry.js';
+import type { AnyFunction, RegisteredWorkflow, RegisterWorkflowOptions, StepConfig, WorkflowConfig } from '../runtime/registry.js';
 import { runStep as runStepIn } from '../runtime/steps.js';
 import { checkClassName, checkFunctionName, checkStepConfig } from '../validation.js';
 import { engine, executorHere, registry } from './state.js';
-
-export type RegisterWorkflowOptions = WorkflowConfig & { name?: string; className?: string; ctorOrProto?: object };
 
 export function registerWorkflow(fn: AnyFunction, options: RegisterWorkflowOptions): AnyFunction {
   const { name, className, ctorOrProto, ...workflowConfig } = options;
@@ -74,7 +72,7 @@ function registration(name: string, fn: AnyFunction, config: WorkflowConfig, cla
   return reg;
 }
 
-/** `this` of an instance workflow's call, when it is a configured instance (the executor rejects anything else). */
+/** @internal `this` of an instance workflow's call, when it is a configured instance (the executor rejects anything else). */
 export function instanceOption(reg: RegisteredWorkflow, self: unknown): StartOptions {
   return reg.instanceMethod && self instanceof ConfiguredInstance ? { instance: self } : {};
 }

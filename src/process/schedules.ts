@@ -29,6 +29,15 @@ export interface ScheduleDefinition extends ScheduleOptions {
   context?: unknown;
 }
 
+/** DBOS.createSchedule's definition: ScheduleDefinition with its options apart. */
+export interface NewSchedule {
+  scheduleName: string;
+  workflowFn: ScheduledWorkflowFn;
+  schedule: string;
+  context?: unknown;
+  options?: ScheduleOptions;
+}
+
 function scheduleEngine(what: string): { here: Launched; env: ScheduleEnv } {
   const here = currentOrThrow(what);
   return { here, env: here.scheduler.env };
@@ -39,7 +48,7 @@ function outsideWorkflows(what: string): void {
   if (currentFrame()) throw new DBOSError(`${what} cannot be called from within a workflow`);
 }
 
-export async function createSchedule(definition: ScheduleDefinition & { options?: ScheduleOptions }): Promise<void> {
+export async function createSchedule(definition: NewSchedule): Promise<void> {
   const { here, env } = scheduleEngine('DBOS.createSchedule');
   const record = await checkedScheduleRecord(here, { ...definition, ...definition.options });
   await asStep('DBOS.createSchedule', () => schedules.createSchedule(env, record));

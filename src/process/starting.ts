@@ -11,13 +11,6 @@ import { toStartOptions, type StartWorkflowParams } from '../runtime/start-param
 import { instanceOption } from './registration.js';
 import { asStep, engine, registry, withEngine } from './state.js';
 
-/** `DBOS.startWorkflow(SomeClass)` turns each workflow method into one that starts it and returns a handle. */
-export type WorkflowStarters<T> = {
-  [K in keyof T as T[K] extends (...args: never[]) => Promise<unknown> ? K : never]: T[K] extends (...args: infer A) => Promise<infer R>
-    ? (...args: A) => Promise<WorkflowHandle<R>>
-    : never;
-};
-
 /** A registered workflow function's starter, or a proxy whose methods are starters (a class or an instance). */
 export function starters(target: unknown, params: StartWorkflowParams | undefined): unknown {
   if (typeof target === 'function' && (registry.forFunction(target as AnyFunction) || !isClass(target))) {

@@ -29,17 +29,8 @@ export interface Launched {
   noteLatestVersion(latest: boolean): void;
 }
 
-/** An add-on (an event receiver, say) that starts once the engine is launched and stops before it shuts down. */
-export interface DBOSLifecycleCallback {
-  initialize?(): Promise<void>;
-  destroy?(): Promise<void>;
-  logRegisteredEndpoints?(): void;
-}
-
 /** Every workflow registered in this process, by function and by name. */
 export const registry = new Registry();
-/** Add-ons started after launch and stopped before shutdown (DBOS.registerLifecycleCallback). */
-export const lifecycleCallbacks = new Set<DBOSLifecycleCallback>();
 
 let config: DBOSConfig = {};
 const defaultLogger = new ConsoleLogger();

@@ -8,7 +8,8 @@
 
 import type { Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaConfig, KafkaMessage } from 'kafkajs';
 import { DBOS } from '../dbos.js';
-import { registeredWorkflowName, type DBOSLifecycleCallback } from '../process/state.js';
+import type { DBOSLifecycleCallback } from '../process/lifecycle.js';
+import { registeredWorkflowName } from '../process/state.js';
 import { dualMethodDecorator, type DualMethodDecorator } from '../decorators.js';
 import { DBOSInitializationError, DBOSNotRegisteredError } from '../errors.js';
 import { findQueue, WorkflowQueue } from '../queues/workflow-queue.js';

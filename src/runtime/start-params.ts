@@ -4,6 +4,7 @@
 import { DBOSError } from '../errors.js';
 import { checkStartOptions } from '../validation.js';
 import type { StartOptions } from './executor.js';
+import type { WorkflowHandle } from './handle.js';
 
 export interface StartWorkflowParams {
   workflowID?: string;
@@ -27,7 +28,7 @@ export interface StartWorkflowParams {
   workflowAttributes?: Record<string, unknown>;
 }
 
-/** The engine's options for a start with these parameters; throws for parameters no start accepts. */
+/** @internal The engine's options for a start with these parameters; throws for parameters no start accepts. */
 export function toStartOptions(params: StartWorkflowParams = {}): StartOptions {
   const enqueue = params.enqueueOptions;
   if (enqueue && !params.queueName) {
@@ -51,3 +52,10 @@ export function toStartOptions(params: StartWorkflowParams = {}): StartOptions {
     attributes: params.workflowAttributes,
   });
 }
+
+/** `DBOS.startWorkflow(SomeClass)` turns each workflow method into one that starts it and returns a handle. */
+export type WorkflowStarters<T> = {
+  [K in keyof T as T[K] extends (...args: never[]) => Promise<unknown> ? K : never]: T[K] extends (...args: infer A) => Promise<infer R>
+    ? (...args: A) => Promise<WorkflowHandle<R>>
+    : never;
+};
