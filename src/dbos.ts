@@ -15,6 +15,7 @@ import type { ForkOptions, RewindOptions, VersionInfo, WorkflowDelay } from './m
 import type { GetWorkflowsInput, ListWorkflowStepsOptions, StepInfo } from './management/inspect.js';
 import * as durable from './process/durable.js';
 import * as lifecycle from './process/lifecycle.js';
+import type { DBOSLifecycleCallback } from './process/lifecycle.js';
 import * as management from './process/management.js';
 import * as registration from './process/registration.js';
 import * as schedules from './process/schedules.js';
@@ -42,11 +43,13 @@ export type { WorkflowStarters } from './runtime/start-params.js';
 export type { ScheduledWorkflowFn, ScheduleDefinition } from './process/schedules.js';
 
 type Fn<This, Args extends unknown[], Return> = (this: This, ...args: Args) => Promise<Return>;
+type StepFn<This, Args extends unknown[], Return> = (this: This, ...args: Args) => Promise<Return> | Return;
+type Starter<Args extends unknown[], Return> = (...args: Args) => Promise<WorkflowHandle<Return>>;
 type Polling = { pollingIntervalMs?: number };
 type Owner = info.RegistrationOwner;
+type Associated = { registration: info.MethodRegistrationBase; regInfo: object };
 
 export class DBOS {
-  // ------------------------------------------------------------------------------------------- lifecycle
   static setConfig(newConfig: DBOSConfig): void {
     state.setConfig(newConfig);
   }
@@ -70,7 +73,7 @@ export class DBOS {
   }
 
   /** Registers an add-on to start after each launch (`initialize`) and stop before each shutdown (`destroy`). */
-  static registerLifecycleCallback(callback: lifecycle.DBOSLifecycleCallback): void {
+  static registerLifecycleCallback(callback: DBOSLifecycleCallback): void {
     lifecycle.registerLifecycleCallback(callback);
   }
 
@@ -100,15 +103,11 @@ export class DBOS {
     return state.engine('DBOS.applicationVersion').identity.applicationVersion;
   }
 
-  // ------------------------------------------------------------------------------------------- registration
   static registerWorkflow<This, Args extends unknown[], Return>(fn: Fn<This, Args, Return>, options: RegisterWorkflowOptions = {}): Fn<This, Args, Return> {
     return registration.registerWorkflow(fn, options) as Fn<This, Args, Return>;
   }
 
-  static registerStep<This, Args extends unknown[], Return>(
-    fn: (this: This, ...args: Args) => Promise<Return> | Return,
-    options: StepConfig = {},
-  ): Fn<This, Args, Return> {
+  static registerStep<This, Args extends unknown[], Return>(fn: StepFn<This, Args, Return>, options: StepConfig = {}): Fn<This, Args, Return> {
     return registration.registerStep(fn, options) as Fn<This, Args, Return>;
   }
 
@@ -137,7 +136,6 @@ export class DBOS {
     registerNativeRecipe(recipe);
   }
 
-  /** Logs what each add-on (event receiver) listens to; launch does this once. */
   static logRegisteredEndpoints(): void {
     lifecycle.logRegisteredEndpoints();
   }
@@ -148,11 +146,7 @@ export class DBOS {
   }
 
   /** An add-on's config object for function `func` (its registration is shared with @DBOS.workflow / registerWorkflow). */
-  static associateFunctionWithInfo<This, Args extends unknown[], Return>(
-    external: Owner,
-    func: Fn<This, Args, Return>,
-    target: info.FunctionName,
-  ): { registration: info.MethodRegistrationBase; regInfo: object } {
+  static associateFunctionWithInfo<This, Args extends unknown[], Return>(external: Owner, func: Fn<This, Args, Return>, target: info.FunctionName): Associated {
     return info.associateFunctionWithInfo(external, func, target);
   }
 
@@ -166,11 +160,7 @@ export class DBOS {
     lifecycle.setAlertHandler(handler);
   }
 
-  // ------------------------------------------------------------------------------------------- starting and waiting
-  static startWorkflow<Args extends unknown[], Return>(
-    target: (...args: Args) => Promise<Return>,
-    params?: StartWorkflowParams,
-  ): (...args: Args) => Promise<WorkflowHandle<Return>>;
+  static startWorkflow<Args extends unknown[], Return>(target: (...args: Args) => Promise<Return>, params?: StartWorkflowParams): Starter<Args, Return>;
   static startWorkflow<T extends object>(target: T, params?: StartWorkflowParams): WorkflowStarters<T>;
   static startWorkflow(target: unknown, params?: StartWorkflowParams): unknown {
     return starting.starters(target, params);
@@ -220,7 +210,6 @@ export class DBOS {
     return starting.withNextStart({ authenticatedUser, authenticatedRoles }, callback);
   }
 
-  // ------------------------------------------------------------------------------------------- durable time and values
   static sleepms(ms: number): Promise<void> {
     return durable.sleepms(ms);
   }
@@ -251,7 +240,6 @@ export class DBOS {
     return durable.randomUUID();
   }
 
-  // ------------------------------------------------------------------------------------------- messages, events, streams
   /** Sends `message` to workflow `destinationID` (from anywhere); with an idempotency key it is delivered once. */
   static send<T>(destinationID: string, message: T, topic?: string, idempotencyKey?: string, options?: SendOptions): Promise<void> {
     return state.withEngine('DBOS.send', (here) => send(here.messaging, destinationID, message, topic, idempotencyKey, options));
@@ -296,7 +284,6 @@ export class DBOS {
     return state.withEngine('DBOS.readStreamOffset', (here) => readStreamOffset<T>(here.messaging, workflowID, key, offset, options));
   }
 
-  // ------------------------------------------------------------------------------------------- context
   static get workflowID(): string | undefined {
     return currentFrame()?.workflow.workflowID;
   }
@@ -328,13 +315,11 @@ export class DBOS {
     return currentFrame()?.workflow.assumedRole ?? '';
   }
 
-  /** In workflow code itself (not inside one of its steps). */
   static isInWorkflow(): boolean {
     const frame = currentFrame();
     return frame !== undefined && frame.step === undefined;
   }
 
-  /** Anywhere within a workflow, steps included. */
   static isWithinWorkflow(): boolean {
     return currentFrame() !== undefined;
   }
@@ -347,23 +332,19 @@ export class DBOS {
     return false;
   }
 
-  // ------------------------------------------------------------------------------------------- queues
   /** Registers a queue (after launch), shared by every process of the application; its `set*` methods change the row. */
   static async registerQueue(name: string, options: RegisterQueueOptions = {}): Promise<WorkflowQueue> {
     return state.currentOrThrow('DBOS.registerQueue').queues.register(name, options);
   }
 
-  /** A registered queue, or null if no row of that name exists. */
   static async retrieveQueue(name: string): Promise<WorkflowQueue | null> {
     return state.currentOrThrow('DBOS.retrieveQueue').queues.retrieve(name);
   }
 
-  /** Deletes a registered queue; workflows still waiting on it stay ENQUEUED. */
   static async deleteQueue(name: string): Promise<void> {
     return state.currentOrThrow('DBOS.deleteQueue').queues.delete(name);
   }
 
-  /** Registered queues of these applications (default: this one) and unclaimed ones. */
   static async listQueues(applicationName?: string | string[]): Promise<WorkflowQueue[]> {
     return state.currentOrThrow('DBOS.listQueues').queues.list(applicationName);
   }
@@ -373,7 +354,6 @@ export class DBOS {
     return starting.enqueueWorkflow<T>(options, args);
   }
 
-  /** Enqueues by name with portable (cross-language) arguments, as DBOSClient.enqueuePortable does. */
   static enqueueWorkflowWithOptionsPortable<T = unknown>(
     options: EnqueueWorkflowOptions,
     positionalArgs: unknown[],
@@ -383,7 +363,6 @@ export class DBOS {
     return starting.enqueueWorkflow<T>({ ...options, serializationType: 'portable' }, args);
   }
 
-  // ------------------------------------------------------------------------------------------- schedules
   /** `@DBOS.scheduled({ crontab, mode?, queueName? })` above `@DBOS.workflow()` (DBOS 4.x; static methods only). */
   static scheduled(schedulerConfig: SchedulerConfig): DualMethodDecorator {
     return schedules.scheduledDecorator(schedulerConfig);
@@ -404,7 +383,6 @@ export class DBOS {
     return schedules.applySchedules(definitions);
   }
 
-  /** Schedules of this application (and unclaimed ones), or of the applications named. */
   static async listSchedules(filters: ListSchedulesFilters = {}): Promise<WorkflowSchedule[]> {
     return schedules.listSchedules(filters);
   }
@@ -418,7 +396,6 @@ export class DBOS {
     return schedules.deleteSchedule(name);
   }
 
-  /** Stops a schedule's ticks in every process until it is resumed. */
   static async pauseSchedule(name: string): Promise<void> {
     return schedules.pauseSchedule(name);
   }
@@ -442,7 +419,6 @@ export class DBOS {
     return schedules.backfillSchedule(name, start, end);
   }
 
-  // ------------------------------------------------------------------------------------------- management
   static listWorkflows(input: GetWorkflowsInput = {}): Promise<WorkflowStatus[]> {
     return management.listWorkflows(input);
   }
@@ -508,7 +484,6 @@ export class DBOS {
     return management.setWorkflowDelay(workflowID, delay);
   }
 
-  /** This application's versions (and unclaimed ones), the latest first. */
   static listApplicationVersions(): Promise<VersionInfo[]> {
     return management.listApplicationVersions();
   }

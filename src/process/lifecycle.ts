@@ -74,7 +74,11 @@ export async function migrate(systemDatabaseUrl: string, options: { schemaName?:
   await migrateSystemDatabase(location, { applicationRole: options.applicationRole });
 }
 
-/** DBOS.clearRegistry: forgets every registration; never while launched. */
+/**
+ * DBOS.clearRegistry: forgets every registration (workflows, configured instances, queues declared in code, schedules
+ * declared in code, add-ons, registration info, the alert handler); for tests and development, never while launched.
+ * Functions registered before may not be used afterwards; register the original functions again instead.
+ */
 export function clearRegistry(): void {
   if (launchedOrLaunching()) throw new DBOSError('DBOS.clearRegistry cannot be called while DBOS is launched: shut down first');
   forgetRegistrations(true);

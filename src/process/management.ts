@@ -106,6 +106,7 @@ export function setWorkflowDelay(workflowID: string, delay: WorkflowDelay): Prom
   });
 }
 
+/** This application's versions (and unclaimed ones), the latest first. */
 export function listApplicationVersions(): Promise<VersionInfo[]> {
   return managed('listApplicationVersions', (executor) => listVersions(executor.db, executor.identity.applicationName));
 }

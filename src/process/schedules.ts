@@ -62,6 +62,7 @@ export async function applySchedules(definitions: ScheduleDefinition[]): Promise
   await schedules.applySchedules(env, records);
 }
 
+/** Schedules of this application (and unclaimed ones), or of the applications named. */
 export async function listSchedules(filters: ListSchedulesFilters): Promise<WorkflowSchedule[]> {
   const { env } = scheduleEngine('DBOS.listSchedules');
   return asStep('DBOS.listSchedules', () => schedules.listSchedules(env, filters));
@@ -77,6 +78,7 @@ export async function deleteSchedule(name: string): Promise<void> {
   return asStep('DBOS.deleteSchedule', () => schedules.deleteSchedule(env, name));
 }
 
+/** Stops a schedule's ticks in every process until it is resumed. */
 export async function pauseSchedule(name: string): Promise<void> {
   const { env } = scheduleEngine('DBOS.pauseSchedule');
   return asStep('DBOS.pauseSchedule', () => schedules.setStatus(env, name, 'PAUSED'));

@@ -43,7 +43,12 @@ function isClass(value: unknown): boolean {
   return typeof value === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(value));
 }
 
-/** DBOS.enqueueWorkflowWithOptions: one path with the client's enqueue and a child start (src/runtime/enqueue-by-name.ts). */
+/**
+ * DBOS.enqueueWorkflowWithOptions (and its portable form): the function may live in another process or language, so
+ * the registry is not consulted, and `appVersion` is left unset unless given. The queue must be one of this
+ * application's unless `applicationName` names another. One path with the client's enqueue and a child start
+ * (src/runtime/enqueue-by-name.ts).
+ */
 export function enqueueWorkflow<T>(options: EnqueueWorkflowOptions, args: unknown[]): Promise<WorkflowHandle<T>> {
   return withEngine('DBOS.enqueueWorkflowWithOptions', (here) => {
     const queueExists = (name: string, partitionKey: string | undefined) => here.queues.queueExists(name, partitionKey);
