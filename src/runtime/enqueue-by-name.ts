@@ -5,7 +5,7 @@
 import { checkClientEnqueueOptions, enqueueByNameRow, type ClientEnqueueOptions } from './enqueue.js';
 import { currentFrame, nextStartStorage, type WorkflowContext } from './context.js';
 import type { Executor } from './executor.js';
-import { replayedChildStart, startChild } from './child-start.js';
+import { childStart, startChild } from './child-start.js';
 import { warnIfUndeclared } from './undeclared-queue.js';
 
 /** DBOS's EnqueueWorkflowOptions: the options of DBOSClient.enqueue. */
@@ -83,12 +83,12 @@ async function enqueueAsChild(
   ctx: WorkflowContext,
   functionID: number,
 ): Promise<string> {
-  const replayed = replayedChildStart(ctx, functionID, options.workflowName);
-  if (replayed !== undefined) return replayed;
-  const startedAtEpochMs = Date.now();
-  const workflowID = options.workflowID ?? `${ctx.workflowID}-${functionID}`;
-  const asChild = { ctx, functionID, startedAtEpochMs };
-  return startChild(executor, ctx, functionID, options.workflowName, startedAtEpochMs, () =>
-    enqueueChecked(executor, queueExists, { ...options, workflowID }, args, asChild),
-  );
+  return childStart(ctx, functionID, options.workflowName, (settle) => {
+    const startedAtEpochMs = Date.now();
+    const workflowID = options.workflowID ?? `${ctx.workflowID}-${functionID}`;
+    const asChild = { ctx, functionID, startedAtEpochMs };
+    return startChild(executor, ctx, functionID, options.workflowName, startedAtEpochMs, settle, () =>
+      enqueueChecked(executor, queueExists, { ...options, workflowID }, args, asChild),
+    );
+  });
 }

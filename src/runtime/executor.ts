@@ -43,7 +43,8 @@ import type { Logger } from '../logger.js';
 import { awaitFinished, awaitOutcome, outcomeKey, settleOutcome } from './outcome.js';
 import { findInstance, type InstanceLike } from './instances.js';
 import { describe, type RegisteredWorkflow, type Registry } from './registry.js';
-import { replayedChildStart, startChild } from './child-start.js';
+import { childStart, startChild } from './child-start.js';
+import type { Settle } from './replay.js';
 import { persist } from './persist.js';
 import { checkpoint } from './steps.js';
 import { checkStartOptions } from '../validation.js';
@@ -167,9 +168,21 @@ export class Executor implements RunExecutor {
   ): Promise<string> {
     options = checkStartOptions(options); // before anything is read or written
     if (parent && functionID !== undefined) {
-      const replayed = replayedChildStart(parent, functionID, reg.name);
-      if (replayed !== undefined) return replayed;
+      const checked = options;
+      return childStart(parent, functionID, reg.name, (settle) => this.startFresh(reg, args, checked, parent, functionID, settle));
     }
+    return this.startFresh(reg, args, options, undefined, undefined);
+  }
+
+  /** A start that is not a replay: the row is written (with the parent's step, for a child) and the run begins. */
+  private async startFresh(
+    reg: RegisteredWorkflow,
+    args: unknown[],
+    options: StartOptions,
+    parent: WorkflowContext | undefined,
+    functionID: number | undefined,
+    settle?: Settle<string>,
+  ): Promise<string> {
     const instance = reg.instanceMethod ? this.requireInstance(reg, options.instance) : undefined;
     const workflowID = options.workflowID ?? (parent ? `${parent.workflowID}-${functionID}` : randomUUID());
     const format: SerializationFormat = reg.config.serialization ?? 'native';
@@ -262,7 +275,7 @@ export class Executor implements RunExecutor {
       }
       return workflowID;
     };
-    return parent && functionID !== undefined ? startChild(this, parent, functionID, reg.name, now, attempt) : attempt();
+    return parent && functionID !== undefined ? startChild(this, parent, functionID, reg.name, now, settle!, attempt) : attempt();
   }
 
   /** The configured instance an instance workflow runs on; DBOSNotRegisteredError before anything is written if none. */

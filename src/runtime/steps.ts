@@ -3,50 +3,17 @@
 
 import { randomUUID } from 'node:crypto';
 import { DBOSMaxStepRetriesError, DBOSStepTimeoutError, DBOSUnexpectedStepError } from '../errors.js';
-import {
-  deserializeError,
-  deserializeValue,
-  NATIVE_SERIALIZATION,
-  PORTABLE_SERIALIZATION,
-  serializeError,
-  serializeValue,
-} from '../serialization/index.js';
+import { NATIVE_SERIALIZATION, PORTABLE_SERIALIZATION, serializeError, serializeValue } from '../serialization/index.js';
 import type { StepRow } from '../sysdb/rows.js';
 import { impatiently } from '../sysdb/retry.js';
 import { recordStep } from '../sysdb/steps.js';
-import { decodeStored } from './corruption.js';
+import { durably, replayRecorded, type Settle } from './replay.js';
 import { callAt, currentFrame, executionStorage, sleepUnlessStopped, type RunExecutor, type WorkflowContext } from './context.js';
 import type { Span } from '../tracing/tracing.js';
 import type { StepConfig } from './registry.js';
 import { persist } from './persist.js';
 
 const MAX_RETRY_INTERVAL_SECONDS = 3600;
-
-/**
- * What a recorded step holds: its output returned, or its error thrown (a replay does not run the step). A record
- * that cannot be decoded is a DBOSCorruptRowError, which also fails the run (see WorkflowContext.corruption).
- */
-export function replayRecorded<T>(recorded: StepRow): T {
-  if (recorded.error !== null) throw decodeRecorded(recorded, 'error', () => deserializeError(recorded.error!, recorded.serialization));
-  return decodeRecorded(recorded, 'output', () => deserializeValue<T>(recorded.output, recorded.serialization));
-}
-
-function decodeRecorded<T>(recorded: StepRow, column: 'output' | 'error', decode: () => T): T {
-  const ctx = currentFrame()?.workflow;
-  try {
-    return decodeStored(ctx?.workflowID ?? '(unknown)', `operation_outputs.${column} of step ${recorded.functionID} (${recorded.name})`, decode);
-  } catch (err) {
-    if (ctx && !ctx.corruption) ctx.corruption = err as Error;
-    throw err;
-  }
-}
-
-/** The recorded step at this ID, checked against the name this run expects there (the determinism check). */
-export function recordedStepNamed(ctx: WorkflowContext, functionID: number, name: string): StepRow | undefined {
-  const recorded = ctx.recordedStep(functionID);
-  if (recorded && recorded.name !== name) throw new DBOSUnexpectedStepError(ctx.workflowID, functionID, name, recorded.name);
-  return recorded;
-}
 
 export interface Checkpoint {
   output?: string | null;
@@ -111,7 +78,7 @@ export function runStep<T>(executor: RunExecutor, fn: () => Promise<T> | T, name
   return executeStep(executor, ctx, functionID, fn, name, config);
 }
 
-async function executeStep<T>(
+function executeStep<T>(
   executor: RunExecutor,
   ctx: WorkflowContext,
   functionID: number,
@@ -119,20 +86,18 @@ async function executeStep<T>(
   name: string,
   config: StepConfig,
 ): Promise<T> {
-  ctx.throwIfStopped();
-  const recorded = recordedStepNamed(ctx, functionID, name);
-  if (recorded) return replayRecorded<T>(recorded);
-
-  const span = ctx.span && executor.tracing?.startStep(ctx.span, executor.spanIdentity(ctx), name, functionID);
-  if (!span) return runAttempts(executor, ctx, functionID, fn, name, config);
-  try {
-    const value = await runAttempts(executor, ctx, functionID, fn, name, config, span);
-    executor.tracing!.end(span);
-    return value;
-  } catch (error) {
-    executor.tracing!.end(span, error);
-    throw error;
-  }
+  return durably<T>(ctx, functionID, name, replayRecorded, async (settle) => {
+    const span = ctx.span && executor.tracing?.startStep(ctx.span, executor.spanIdentity(ctx), name, functionID);
+    if (!span) return runAttempts(executor, ctx, functionID, fn, name, config, settle);
+    try {
+      const value = await runAttempts(executor, ctx, functionID, fn, name, config, settle, span);
+      executor.tracing!.end(span);
+      return value;
+    } catch (error) {
+      executor.tracing!.end(span, error);
+      throw error;
+    }
+  });
 }
 
 /** Runs the step's attempts (with retries as configured) and checkpoints its outcome. */
@@ -143,6 +108,7 @@ async function runAttempts<T>(
   fn: () => Promise<T> | T,
   name: string,
   config: StepConfig,
+  settle: Settle<T>,
   span?: Span,
 ): Promise<T> {
   const startedAtEpochMs = Date.now();
@@ -182,7 +148,8 @@ async function runAttempts<T>(
         throw serializationError;
       }
       const adopted = await checkpoint(executor, ctx, functionID, name, { output, serialization: NATIVE_SERIALIZATION, startedAtEpochMs });
-      return adopted ? replayRecorded<T>(adopted) : outcome.value;
+      const { value } = outcome;
+      return settle(adopted, () => value);
     }
     ctx.throwIfStopped();
     errors.push(outcome.error as Error);
@@ -201,8 +168,9 @@ async function runAttempts<T>(
       serialization: NATIVE_SERIALIZATION,
       startedAtEpochMs,
     });
-    if (adopted) return replayRecorded<T>(adopted);
-    throw final;
+    return settle(adopted, () => {
+      throw final;
+    });
   }
 }
 
@@ -238,16 +206,16 @@ export function durableSleep(executor: RunExecutor, ms: number): Promise<void> {
  * Records (or, on replay, reads back) a wake-up time under `DBOS.sleep` at this function ID. recv, getEvent and
  * getResult timeouts use the same record, each on a function ID of its own.
  */
-export async function recordDeadline(executor: RunExecutor, ctx: WorkflowContext, functionID: number, wakeAt: number): Promise<number> {
-  ctx.throwIfStopped();
-  const recorded = recordedStepNamed(ctx, functionID, 'DBOS.sleep');
-  if (recorded) return Number(replayRecorded<number>(recorded));
-  const adopted = await checkpoint(executor, ctx, functionID, 'DBOS.sleep', {
-    output: JSON.stringify(wakeAt),
-    serialization: PORTABLE_SERIALIZATION,
-    startedAtEpochMs: Date.now(),
+export function recordDeadline(executor: RunExecutor, ctx: WorkflowContext, functionID: number, wakeAt: number): Promise<number> {
+  const recordedWakeAt = (recorded: StepRow) => Number(replayRecorded<number>(recorded));
+  return durably(ctx, functionID, 'DBOS.sleep', recordedWakeAt, async (settle) => {
+    const adopted = await checkpoint(executor, ctx, functionID, 'DBOS.sleep', {
+      output: JSON.stringify(wakeAt),
+      serialization: PORTABLE_SERIALIZATION,
+      startedAtEpochMs: Date.now(),
+    });
+    return settle(adopted, () => wakeAt);
   });
-  return adopted ? Number(replayRecorded<number>(adopted)) : wakeAt;
 }
 
 /** A value computed once and checkpointed (DBOS.now, DBOS.randomUUID): replays see the first run's value. */
