@@ -54,6 +54,7 @@ export class Heartbeat implements LeaseGuard {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private renewing?: Promise<void>;
+  private beating?: Promise<void>;
   /** performance.now() when the last beat that the database acknowledged was sent. */
   private beatSentAt?: number;
   /**
@@ -170,7 +171,7 @@ export class Heartbeat implements LeaseGuard {
   async renew(): Promise<void> {
     let backoff = 50;
     while (!this.stopped && !this.valid()) {
-      this.renewing ??= this.beatOnce()
+      this.renewing ??= this.beatInTurn()
         .catch(async (err) => {
           if (isMissingTable(err)) return this.disable();
           this.executor.logger.debug('Could not renew the executor lease:', err);
@@ -180,6 +181,16 @@ export class Heartbeat implements LeaseGuard {
         .finally(() => (this.renewing = undefined));
       await this.renewing;
     }
+  }
+
+  /**
+   * One beat at a time: a renewal waits for the tick's beat (and the other way round). Two beats at once could let a
+   * renewal see the lease valid again (its beat finding the row the other had just re-inserted) before the other had
+   * stopped the runs taken over while this executor was away.
+   */
+  private beatInTurn(): Promise<void> {
+    this.beating ??= this.beatOnce().finally(() => (this.beating = undefined));
+    return this.beating;
   }
 
   private async beatOnce(): Promise<void> {
@@ -212,7 +223,7 @@ export class Heartbeat implements LeaseGuard {
   private async tick(): Promise<void> {
     const db = this.executor.db;
     try {
-      await this.beatOnce();
+      await this.beatInTurn();
       await this.takeOverDeadPeers();
       const pruned = await pruneRetiredHeartbeats(db, this.me, this.leaseMs);
       if (pruned.length > 0) this.executor.logger.debug(`Removed the heartbeats of retired executor(s) ${pruned.join(', ')}`);

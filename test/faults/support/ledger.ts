@@ -102,6 +102,7 @@ export class LedgerWriter {
     poolSize: number,
   ) {
     this.pool = new pg.Pool({ connectionString: url, max: poolSize });
+    this.pool.on('error', () => {}); // an idle connection ended by the server (a dropped database at cleanup)
   }
 
   async started(label: string, executorID: string | null): Promise<void> {
@@ -169,6 +170,7 @@ export class Ledger {
   /** Creates the database named by `url` (it must not exist) through `adminUrl`, and the ledger's tables in it. */
   static async create(adminUrl: string, url: string): Promise<Ledger> {
     const admin = new pg.Client({ connectionString: adminUrl });
+    admin.on('error', () => {});
     await admin.connect();
     try {
       await admin.query(`CREATE DATABASE "${decodeURIComponent(new URL(url).pathname.slice(1))}"`);
@@ -176,6 +178,7 @@ export class Ledger {
       await admin.end();
     }
     const pool = new pg.Pool({ connectionString: url, max: 2 });
+    pool.on('error', () => {}); // an idle connection ended by the server (the database dropped at cleanup)
     for (const statement of SCHEMA) await pool.query(statement);
     return new Ledger(url, pool);
   }
