@@ -6,7 +6,6 @@
 import {
   DBOSConflictingWorkflowError,
   DBOSError,
-  DBOSInvalidQueuePriorityError,
   DBOSInvalidWorkflowInputError,
   DBOSQueueDuplicatedError,
 } from '../errors.js';
@@ -18,7 +17,7 @@ import type { SqlDriver } from '../sysdb/driver.js';
 import type { FencedResult } from '../sysdb/operations.js';
 import { INTERNAL_QUEUE } from '../sysdb/rows.js';
 import { randomUUID } from 'node:crypto';
-import { checkKey, checkStartOptions, checkText } from '../validation.js';
+import { checkKey, checkPriority, checkStartOptions, checkText } from '../validation.js';
 
 /** The step name a debounce call from workflow code is recorded under (dbos-spec §3.1). */
 export const DEBOUNCE_STEP_NAME = 'DBOS.debounceDelayedWorkflow';
@@ -170,8 +169,7 @@ export async function enqueueDebounced(
 ): Promise<string> {
   if (!options.queueName || !options.workflowName) throw new DBOSError('enqueueDebounced needs a queueName and a workflowName');
   if (!options.deduplicationID) throw new DBOSError('enqueueDebounced needs the deduplicationID its debounce key maps to');
-  const priority = options.priority ?? 0;
-  if (!(Number.isInteger(priority) && priority >= 0 && priority <= 2147483647)) throw new DBOSInvalidQueuePriorityError(priority);
+  const priority = checkPriority(options.priority ?? 0);
   const inputs = serializeArgs(args, options.serializationType ?? 'native', `the arguments of workflow ${options.workflowName}`);
   const periodMs = Math.max(0, Math.round((options.delaySeconds ?? 0) * 1000));
   const w: DebouncedWorkflow = {
