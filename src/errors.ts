@@ -1,5 +1,9 @@
 // Every error a user can meet, each with the stable `dbosErrorCode` that DBOS uses for it (dbos-spec §1.13),
-// so code written against @dbos-inc/dbos-sdk that switches on codes or classes keeps working.
+// so code written against @dbos-inc/dbos-sdk that switches on codes or classes keeps working. Each class DBOS also has
+// takes DBOS's constructor arguments (a trailing optional argument of Transact's own is allowed) and carries DBOS's
+// public fields, no more (test/compat/surface.test.ts compares the own properties of an instance of each); the
+// messages are Transact's. Two own properties differ on purpose: `name` is always the class's name (stored errors
+// revive by it), and `cause` chains the underlying error wherever there is one.
 
 export class DBOSError extends Error {
   readonly dbosErrorCode: number;
@@ -11,20 +15,29 @@ export class DBOSError extends Error {
 }
 
 export class DBOSInitializationError extends DBOSError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, 3, options);
+  /** The underlying error, if any (also the `cause`). */
+  readonly error?: Error;
+  constructor(message: string, error?: Error) {
+    super(message, 3, error === undefined ? undefined : { cause: error });
+    this.error = error;
   }
 }
 
 /** This run no longer owns the workflow (it was recovered, cancelled or taken over elsewhere). */
 export class DBOSWorkflowConflictError extends DBOSError {
-  constructor(readonly workflowID: string) {
+  readonly #workflowID: string;
+  constructor(workflowID: string) {
     super(`Workflow ${workflowID} is owned by another execution; this execution may not record anything more`, 5);
+    this.#workflowID = workflowID;
+  }
+  /** The workflow this execution lost (Transact's own; not an own property, as DBOS's class has no such field). */
+  get workflowID(): string {
+    return this.#workflowID;
   }
 }
 
 export class DBOSNotRegisteredError extends DBOSError {
-  constructor(readonly functionName: string, detail?: string) {
+  constructor(functionName: string, detail?: string) {
     super(detail ?? `${functionName} is not registered: register it with DBOS.registerWorkflow / @DBOS.workflow() before DBOS.launch()`, 6);
   }
 }
@@ -36,9 +49,9 @@ export class DBOSNonExistentWorkflowError extends DBOSError {
 }
 
 export class DBOSMaxRecoveryAttemptsExceededError extends DBOSError {
-  constructor(readonly workflowID: string, readonly maxRecoveryAttempts: number) {
+  constructor(workflowID: string, maxRecoveryAttempts?: number) {
     super(
-      `Workflow ${workflowID} was started more than ${maxRecoveryAttempts} times without completing and was moved to MAX_RECOVERY_ATTEMPTS_EXCEEDED; resume it once the cause is fixed`,
+      `Workflow ${workflowID} was started more than ${maxRecoveryAttempts ?? 'its maximum number of'} times without completing and was moved to MAX_RECOVERY_ATTEMPTS_EXCEEDED; resume it once the cause is fixed`,
       18,
     );
   }
@@ -51,22 +64,22 @@ export class DBOSExecutorNotInitializedError extends DBOSError {
 }
 
 export class DBOSInvalidWorkflowTransitionError extends DBOSError {
-  constructor(message: string) {
+  constructor(message = 'This operation is not allowed in the workflow’s current state') {
     super(message, 21);
   }
 }
 
 /** The same workflow ID was started with a different function (name, class or config). */
 export class DBOSConflictingWorkflowError extends DBOSError {
-  constructor(readonly workflowID: string, message: string) {
+  constructor(workflowID: string, message: string) {
     super(`Workflow ID ${workflowID} is already used by a different workflow: ${message}`, 22);
   }
 }
 
 export class DBOSMaxStepRetriesError extends DBOSError {
   constructor(
-    readonly stepName: string,
-    readonly maxAttempts: number,
+    stepName: string,
+    maxAttempts: number,
     readonly errors: Error[],
   ) {
     const last = errors[errors.length - 1];
@@ -94,12 +107,13 @@ export class DBOSConflictingRegistrationError extends DBOSError {
 export class DBOSUnexpectedStepError extends DBOSError {
   constructor(
     readonly workflowID: string,
-    readonly functionID: number,
+    /** The function ID (step number) at which replay met the other step. */
+    readonly stepID: number,
     readonly expectedName: string,
-    readonly recordedName: string,
+    recordedName: string,
   ) {
     super(
-      `During execution of workflow ${workflowID} step ${functionID}, function ${recordedName} was recorded when ${expectedName} was expected. Check that your workflow is deterministic.`,
+      `During execution of workflow ${workflowID} step ${stepID}, function ${recordedName} was recorded when ${expectedName} was expected. Check that your workflow is deterministic.`,
       26,
     );
   }
@@ -125,7 +139,11 @@ export class DBOSQueueDuplicatedError extends DBOSError {
 }
 
 export class DBOSInvalidQueuePriorityError extends DBOSError {
-  constructor(priority: number, min = 0, max = 2147483647) {
+  constructor(
+    readonly priority: number,
+    readonly min = 0,
+    readonly max = 2147483647,
+  ) {
     super(`Invalid queue priority ${priority}: it must be an integer between ${min} and ${max}`, 29);
   }
 }
@@ -137,44 +155,90 @@ export class DBOSAwaitedWorkflowExceededMaxRecoveryAttempts extends DBOSError {
 }
 
 export class DBOSStepTimeoutError extends DBOSError {
-  constructor(stepName: string, timeoutMS: number) {
+  constructor(
+    readonly stepName: string,
+    readonly timeoutMS: number,
+  ) {
     super(`Step ${stepName} timed out after ${timeoutMS} ms`, 31);
   }
 }
 
+/**
+ * Arguments a workflow cannot take. DBOS's form is `(workflowName, cause)`: the arguments of that workflow could not
+ * be serialized. Transact also raises it with a message alone (`(message)`) for any argument or option it refuses.
+ */
 export class DBOSInvalidWorkflowInputError extends DBOSError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, 32, options);
+  constructor(workflowNameOrMessage: string, cause?: unknown) {
+    super(
+      cause === undefined
+        ? workflowNameOrMessage
+        : `Invalid input for workflow ${workflowNameOrMessage}: ${(cause as Error)?.message ?? String(cause)}`,
+      32,
+      cause === undefined ? undefined : { cause },
+    );
   }
 }
 
+/** A stream read that timed out (`timeoutMS` set), or a stream that ended before the offset read (no `timeoutMS`). */
 export class DBOSStreamTimeoutError extends DBOSError {
-  constructor(message: string) {
-    super(message, 33);
+  constructor(
+    readonly workflowID: string,
+    readonly key: string,
+    readonly timeoutMS?: number,
+    /** Transact's own: the offset that was read, for the message. */
+    offset?: number,
+  ) {
+    const at = offset === undefined ? '' : ` at offset ${offset}`;
+    super(
+      timeoutMS === undefined
+        ? `Stream ${key} of workflow ${workflowID} ended before offset ${offset ?? 'read'}`
+        : `No value arrived${at} of stream ${key} of workflow ${workflowID} within ${timeoutMS} ms`,
+      33,
+    );
   }
 }
 
+/** Workflow `workflowID` read stream `key` while another of its stream reads was waiting. */
 export class DBOSStreamNondeterminismError extends DBOSError {
-  constructor(message: string) {
-    super(message, 34);
+  constructor(
+    readonly workflowID: string,
+    readonly key: string,
+    /** Transact's own: the workflow whose stream was read, when not `workflowID` itself, for the message. */
+    streamOf?: string,
+  ) {
+    super(
+      `Workflow ${workflowID} read stream ${key}${streamOf === undefined || streamOf === workflowID ? '' : ` of workflow ${streamOf}`} ` +
+        'while another of its stream reads was waiting; read streams one at a time in workflow code (or read them in a child workflow each)',
+      34,
+    );
   }
 }
 
 export class DBOSQueryTimeoutError extends DBOSError {
-  constructor(message: string) {
-    super(message, 35);
+  constructor(readonly timeoutMS: number) {
+    super(`The query was cancelled after its statement timeout of ${timeoutMS} ms`, 35);
   }
 }
 
 export class DBOSWorkflowIDInUseError extends DBOSError {
-  constructor(readonly workflowID: string) {
-    super(`Workflow ID ${workflowID} is already in use`, 36);
+  constructor(
+    readonly workflowID: string,
+    /** The status of the workflow that holds the ID. */
+    readonly status: string,
+    /** The name of the workflow that holds the ID. */
+    readonly workflowName: string,
+  ) {
+    super(`Workflow ID ${workflowID} is already in use (by workflow ${workflowName}, ${status})`, 36);
   }
 }
 
 export class DBOSStepNondeterminismError extends DBOSError {
-  constructor(workflowID: string, functionID: number) {
-    super(`Step ${functionID} of workflow ${workflowID} was recorded by another execution while this one ran it`, 37);
+  constructor(
+    readonly workflowID: string,
+    /** The function ID (step number) recorded twice. */
+    readonly stepID: number,
+  ) {
+    super(`Step ${stepID} of workflow ${workflowID} was recorded by another execution while this one ran it`, 37);
   }
 }
 
@@ -225,7 +289,8 @@ export class DBOSCorruptRowError extends DBOSError {
 /** A value that the configured serializer cannot turn into text (functions, symbols, cycles, …). */
 export class DBOSSerializationError extends DBOSInvalidWorkflowInputError {
   constructor(what: string, detail: string, options?: { cause?: unknown }) {
-    super(`Cannot serialize ${what}: ${detail}`, options);
+    super(`Cannot serialize ${what}: ${detail}`);
+    if (options?.cause !== undefined) Object.defineProperty(this, 'cause', { value: options.cause, writable: true, configurable: true });
   }
 }
 

@@ -223,3 +223,36 @@ export function checkStartOptions<T extends StartCheck>(options: T, timeoutName 
   if (options.timeoutMS === undefined || options.timeoutMS === null) return options;
   return { ...options, timeoutMS: checkTimeoutMS(timeoutName, options.timeoutMS) };
 }
+
+/** Every status a workflow row can have, in the order an operator reads them. */
+export const WORKFLOW_STATUSES = ['PENDING', 'ENQUEUED', 'DELAYED', 'SUCCESS', 'ERROR', 'CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED'] as const;
+
+/**
+ * A status an operator typed (a filter of the CLI or the console): one of WORKFLOW_STATUSES, exactly. A near miss
+ * (`error`, `Success`) is refused with the correct spelling, so a typo never reads as "no workflows".
+ */
+export function checkWorkflowStatus(value: unknown): string {
+  checkText('status', value);
+  const text = value as string;
+  if ((WORKFLOW_STATUSES as readonly string[]).includes(text)) return text;
+  const near = WORKFLOW_STATUSES.find((s) => s === text.toUpperCase().replace(/[-\s]/g, '_'));
+  throw invalid(`unknown status ${shown(text)}${near ? ` (did you mean ${near}?)` : ''}; use one of ${WORKFLOW_STATUSES.join(', ')}`);
+}
+
+/**
+ * A point in time an operator typed: an ISO 8601 date or date-time (`2025-03-01`, `2025-03-01T12:00`, with an
+ * optional zone; without one a date-time is local time and a bare date is midnight UTC, as Date reads them), epoch milliseconds, or a duration before
+ * now (`90s`, `15m`, `2h`, `7d`). Returns epoch milliseconds.
+ */
+export function checkTimeText(what: string, value: unknown, now = Date.now()): number {
+  checkText(what, value);
+  const text = (value as string).trim();
+  const ago = /^(\d+(?:\.\d+)?)\s*(s|m|h|d)$/.exec(text);
+  if (ago) return Math.round(now - Number(ago[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[ago[2] as 's' | 'm' | 'h' | 'd']);
+  if (/^\d{10,}$/.test(text)) return Number(text);
+  const ms = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : NaN;
+  if (!Number.isFinite(ms)) {
+    throw invalid(`${what} must be a date or time (2025-03-01, 2025-03-01T12:00:00Z), epoch milliseconds, or a time ago (30m, 2h, 7d); got ${shown(text)}`);
+  }
+  return ms;
+}

@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-// The `transact` executable (see main.ts for the commands).
+// The `transact` executable (see main.ts for the commands and the exit codes).
 
-import { redactSecrets } from '../redact.js';
-import { main, UsageError } from './main.js';
+import { failure, main } from './main.js';
 
-main(process.argv.slice(2)).then(
+const argv = process.argv.slice(2);
+main(argv).then(
   (code) => process.exit(code),
-  (err: Error) => {
-    console.error(redactSecrets(err instanceof UsageError ? err.message : `transact: ${err.message}`));
-    process.exit(err instanceof UsageError ? 2 : 1);
+  (err: unknown) => {
+    const { code, text } = failure(err, argv);
+    console.error(text);
+    process.exit(code);
   },
 );

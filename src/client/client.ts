@@ -21,6 +21,7 @@ import { enqueueByNameRow, type ClientEnqueueOptions } from '../runtime/enqueue.
 import { renameApplication, type ApplicationRowCounts, type RenameApplicationOptions } from '../management/applications.js';
 import { debounceWorkflow, enqueueDebounced, type DebounceRequest } from '../queues/debounce.js';
 import {
+  countWorkflowStatuses,
   getWorkflowStatus,
   listWorkflowStatuses,
   listWorkflowSteps,
@@ -50,6 +51,7 @@ import type { SqlDriver } from '../sysdb/driver.js';
 import { PostgresDriver } from '../sysdb/postgres-driver.js';
 import { openSystemDatabase } from '../sysdb/open.js';
 import { getWorkflow } from '../sysdb/workflows.js';
+import { listExecutors, queueActivity, workflowFacets, type ExecutorInfo, type QueueActivity, type WorkflowFacets } from '../sysdb/activity.js';
 import * as schedules from '../scheduler/schedules.js';
 import type { ListSchedulesFilters, ScheduleEnv, ScheduleOptions, ScheduleUpdate, WorkflowSchedule } from '../scheduler/schedules.js';
 
@@ -72,7 +74,13 @@ export interface DBOSClientConfig {
   applicationName?: string;
   /** How often a waiting getResult re-reads the database (the client does not LISTEN). */
   pollingIntervalMs?: number;
+  /** create() gives up after this long (ms, default 5000) when the database cannot be reached, with the reason. */
+  connectTimeoutMs?: number;
+  /** How long a later call keeps retrying while the database is unreachable before it fails (ms, default 120000). */
+  databaseRetryTimeoutMs?: number;
 }
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 
 export class DBOSClient {
   // The client has no notification connection (as in DBOS): its waits poll.
@@ -98,7 +106,13 @@ export class DBOSClient {
       { systemDatabaseUrl: config.systemDatabaseUrl, systemDatabaseSchemaName: config.systemDatabaseSchemaName },
       'client',
     );
-    const db = await openSystemDatabase(location, { migrate: false, poolSize: config.systemDatabasePoolSize ?? 4, createDatabase: false });
+    const db = await openSystemDatabase(location, {
+      migrate: false,
+      poolSize: config.systemDatabasePoolSize ?? 4,
+      createDatabase: false,
+      connectTimeoutMs: config.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      retryTimeoutMs: config.databaseRetryTimeoutMs,
+    });
     return new DBOSClient(db, config);
   }
 
@@ -127,6 +141,26 @@ export class DBOSClient {
 
   listWorkflows(input: GetWorkflowsInput = {}): Promise<WorkflowStatus[]> {
     return listWorkflowStatuses(this.db, input, this.config.applicationName);
+  }
+
+  /** How many workflows match the filter (its limit and offset aside): the total of a paged listing. */
+  countWorkflows(input: GetWorkflowsInput = {}): Promise<number> {
+    return countWorkflowStatuses(this.db, input, this.config.applicationName);
+  }
+
+  /** The executors with a heartbeat row (of the client's application, or every one), with how long each is silent. */
+  listExecutors(): Promise<ExecutorInfo[]> {
+    return listExecutors(this.db, this.config.applicationName ?? null);
+  }
+
+  /** Queues holding active work: how many wait, are delayed, run, and when the oldest waiting one was created. */
+  listQueueActivity(): Promise<QueueActivity[]> {
+    return queueActivity(this.db, this.config.applicationName ?? null);
+  }
+
+  /** Distinct workflow names, queues, versions and executors found in the workflows (for filter suggestions). */
+  workflowFacets(): Promise<WorkflowFacets> {
+    return workflowFacets(this.db, this.config.applicationName ?? null);
   }
 
   listQueuedWorkflows(input: GetWorkflowsInput = {}): Promise<WorkflowStatus[]> {

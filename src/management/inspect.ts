@@ -3,7 +3,7 @@
 
 import { deserializeError, deserializeValue } from '../serialization/index.js';
 import type { Queryable } from '../sysdb/driver.js';
-import { listWorkflows as listWorkflowRows, type WorkflowFilter } from '../sysdb/listing.js';
+import { countWorkflows, listWorkflows as listWorkflowRows, type WorkflowFilter } from '../sysdb/listing.js';
 import { listSteps } from '../sysdb/steps.js';
 import { getWorkflow } from '../sysdb/workflows.js';
 import { toWorkflowStatus, type WorkflowStatus } from '../runtime/workflow-status.js';
@@ -40,6 +40,8 @@ export interface GetWorkflowsInput {
   isFork?: boolean;
   /** Child workflows (or top-level ones). */
   hasParent?: boolean;
+  /** Workflows whose ID or name contains this text (ASCII letters in either case). Transact only. */
+  search?: string;
   /** Workflows whose attributes contain these. */
   attributes?: Record<string, unknown>;
   /** Workflows of these applications (default: your own and unclaimed ones). */
@@ -104,6 +106,7 @@ export function toFilter(input: GetWorkflowsInput, applicationName?: string): Wo
     wasForkedFrom: input.wasForkedFrom,
     isFork: input.isFork,
     hasParent: input.hasParent,
+    search: input.search === undefined || input.search === '' ? undefined : checkText('search', input.search),
     attributes: input.attributes,
     applicationName,
     applicationNames: many(input.applicationName),
@@ -117,6 +120,11 @@ export function toFilter(input: GetWorkflowsInput, applicationName?: string): Wo
 
 export async function listWorkflowStatuses(db: Queryable, input: GetWorkflowsInput, applicationName?: string): Promise<WorkflowStatus[]> {
   return (await listWorkflowRows(db, toFilter(input, applicationName))).map(toWorkflowStatus);
+}
+
+/** How many workflows match (limit and offset aside). */
+export async function countWorkflowStatuses(db: Queryable, input: GetWorkflowsInput, applicationName?: string): Promise<number> {
+  return countWorkflows(db, toFilter({ ...input, limit: undefined, offset: undefined }, applicationName));
 }
 
 export async function getWorkflowStatus(db: Queryable, workflowID: string): Promise<WorkflowStatus | null> {

@@ -224,10 +224,7 @@ async function readOne(
  */
 function takeStreamReadID(ctx: WorkflowContext, workflowID: string, key: string): number {
   if (ctx.streamReadInFlight) {
-    throw new DBOSStreamNondeterminismError(
-      `Workflow ${ctx.workflowID} read stream ${key} of workflow ${workflowID} while another of its stream reads was waiting; ` +
-        'read streams one at a time in workflow code (or read them in a child workflow each)',
-    );
+    throw new DBOSStreamNondeterminismError(ctx.workflowID, key, workflowID);
   }
   ctx.streamReadInFlight = true;
   return ctx.nextFunctionID();
@@ -252,11 +249,7 @@ function outcomeOf(value: unknown): ReadOutcome {
 }
 
 function streamTimeout(workflowID: string, key: string, offset: number, timeoutMs: number | undefined): DBOSStreamTimeoutError {
-  return new DBOSStreamTimeoutError(
-    timeoutMs === undefined
-      ? `Stream ${key} of workflow ${workflowID} ended before offset ${offset}`
-      : `No value arrived at offset ${offset} of stream ${key} of workflow ${workflowID} within ${timeoutMs} ms`,
-  );
+  return new DBOSStreamTimeoutError(workflowID, key, timeoutMs, offset);
 }
 
 async function* readValues<T>(

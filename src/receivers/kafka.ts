@@ -239,7 +239,7 @@ async function connectKafka(config: KafkaConfig): Promise<Kafka> {
   try {
     kafkajs = await import('kafkajs');
   } catch (err) {
-    throw new DBOSInitializationError('KafkaReceiver needs the kafkajs package: npm install kafkajs', { cause: err });
+    throw new DBOSInitializationError('KafkaReceiver needs the kafkajs package: npm install kafkajs', err instanceof Error ? err : new Error(String(err)));
   }
   const Kafka = kafkajs.Kafka ?? (kafkajs as unknown as { default: typeof import('kafkajs') }).default.Kafka;
   return new Kafka(config);

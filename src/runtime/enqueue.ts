@@ -108,7 +108,7 @@ export async function enqueueByNameRow(
     if (existing.name !== options.workflowName || existing.className !== className || existing.configName !== configName) {
       throw new DBOSConflictingWorkflowError(workflowID, `it runs ${existing.name}, not ${options.workflowName}`);
     }
-    if (options.workflowIDReusePolicy === 'reject') throw new DBOSWorkflowIDInUseError(workflowID);
+    if (options.workflowIDReusePolicy === 'reject') throw new DBOSWorkflowIDInUseError(workflowID, existing.status, existing.name);
     return workflowID;
   }
   if (!delayed && !origin) await announceQueuedWork(db, [options.queueName]);

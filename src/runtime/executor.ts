@@ -265,7 +265,7 @@ export class Executor implements RunExecutor {
             `it runs on instance ${JSON.stringify(existing.configName)}, not ${JSON.stringify(row.configName)}`,
           );
         }
-        if (options.workflowIDReusePolicy === 'reject') throw new DBOSWorkflowIDInUseError(workflowID);
+        if (options.workflowIDReusePolicy === 'reject') throw new DBOSWorkflowIDInUseError(workflowID, existing.status, existing.name);
         return workflowID;
       }
       if (queueName) {
@@ -308,10 +308,7 @@ export class Executor implements RunExecutor {
       const parsed = reg.config.inputSchema.parse(args);
       return Array.isArray(parsed) ? parsed : args;
     } catch (err) {
-      throw new DBOSInvalidWorkflowInputError(
-        `Invalid input for workflow ${describe(reg.className, reg.name)}: ${(err as Error)?.message ?? String(err)}`,
-        { cause: err },
-      );
+      throw new DBOSInvalidWorkflowInputError(describe(reg.className, reg.name), err);
     }
   }
 

@@ -26,6 +26,8 @@ export interface WorkflowFilter {
   wasForkedFrom?: boolean;
   isFork?: boolean;
   hasParent?: boolean;
+  /** Rows whose workflow ID or name contains this text (case-insensitive for ASCII letters), for an operator's search. */
+  search?: string;
   /** Rows whose attributes contain these (JSON containment on PostgreSQL; key by key on SQLite, see below). */
   attributes?: Record<string, unknown>;
   /** Rows of this application and unclaimed (NULL) rows; not applied to lookups by ID. */
@@ -91,8 +93,9 @@ class WhereBuilder {
   }
 }
 
-export async function listWorkflows(db: Queryable, filter: WorkflowFilter): Promise<WorkflowRow[]> {
-  const w = new WhereBuilder(db.dialect);
+/** The WHERE clause (and its parameters) of a filter, shared by the listing and the count. */
+function whereOf(dialect: Dialect, filter: WorkflowFilter): WhereBuilder {
+  const w = new WhereBuilder(dialect);
   w.oneOf('ws.workflow_uuid', filter.workflowIDs);
   w.oneOf('ws.name', filter.workflowName);
   w.oneOf('ws.status', filter.status);
@@ -122,6 +125,15 @@ export async function listWorkflows(db: Queryable, filter: WorkflowFilter): Prom
   } else if (filter.applicationName !== undefined && !filter.workflowIDs?.length) {
     w.clauses.push(`(ws.application_name = ${w.param(filter.applicationName)} OR ws.application_name IS NULL)`);
   }
+  if (filter.search) {
+    const pattern = w.param(`%${escapeLike(filter.search.toLowerCase())}%`);
+    w.clauses.push(`(lower(ws.workflow_uuid) LIKE ${pattern} ESCAPE '\\' OR lower(ws.name) LIKE ${pattern} ESCAPE '\\')`);
+  }
+  return w;
+}
+
+export async function listWorkflows(db: Queryable, filter: WorkflowFilter): Promise<WorkflowRow[]> {
+  const w = whereOf(db.dialect, filter);
   const loadInput = filter.loadInput ?? true;
   const loadOutput = filter.loadOutput ?? true;
   const columns = [
@@ -141,6 +153,14 @@ export async function listWorkflows(db: Queryable, filter: WorkflowFilter): Prom
   const text = `SELECT ${columns} FROM dbos.workflow_status ws ${joins} ${where} ${order}${page}`;
   const rows = await db.query({ name: '', postgres: text }, w.params);
   return rows.map(toWorkflowRow);
+}
+
+/** How many rows the filter matches (its limit and offset aside): the total a paged listing shows. */
+export async function countWorkflows(db: Queryable, filter: WorkflowFilter): Promise<number> {
+  const w = whereOf(db.dialect, filter);
+  const where = w.clauses.length ? `WHERE ${w.clauses.join(' AND ')}` : '';
+  const rows = await db.query<{ n: number | string }>({ name: '', postgres: `SELECT count(*) AS n FROM dbos.workflow_status ws ${where}` }, w.params);
+  return Number(rows[0]?.n ?? 0);
 }
 
 function escapeLike(s: string): string {

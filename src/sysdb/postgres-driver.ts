@@ -25,6 +25,8 @@ export interface PostgresDriverOptions {
   createDatabase?: boolean;
   /** The server ends a session idle inside a transaction this long (ms), releasing its locks; 0 leaves its setting. */
   idleInTransactionTimeoutMs?: number;
+  /** A connection attempt that has not succeeded after this long fails (and is retried as an outage); default: none. */
+  connectionTimeoutMs?: number;
 }
 
 // BIGINT columns hold epoch milliseconds and counters, all well inside Number's exact range; `pg` would hand them
@@ -55,6 +57,7 @@ export class PostgresDriver implements SqlDriver {
       // Every statement here is a short OLTP one; JIT compilation, triggered by the planner's cost guesses (which are
       // large for the queue claim's CTEs on a big backlog), cost 1.8 s against 5 ms without it (measured).
       options: '-c jit=off',
+      connectionTimeoutMillis: options.connectionTimeoutMs,
       types,
     });
     // An idle client whose connection dies emits 'error' on the pool; without a handler that would crash the

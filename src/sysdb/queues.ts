@@ -14,9 +14,11 @@
 // or partition concurrency, a rate limit), two claimers counting at once could both see the same free slot; there the
 // claim runs in a transaction that first takes an advisory lock on the queue, so claimers of that queue take turns.
 // Under READ COMMITTED the counting statement, which starts after the lock is granted, sees every claim committed by
-// earlier lock holders, and nothing else ever adds PENDING rows or rate-window rows to a queue. The lock is held for
-// one statement's time, never fails with a serialization error, and rows that leave PENDING meanwhile (completions)
-// only make the count conservative. On SQLite a single writer (BEGIN IMMEDIATE) makes every claim exclusive.
+// earlier lock holders, and no other Transact process adds PENDING rows or rate-window rows to a queue. The lock is
+// held for one statement's time, never fails with a serialization error, and rows that leave PENDING meanwhile
+// (completions) only make the count conservative. DBOS's own processes, which may share the database, do not take
+// the advisory lock: see LOCK_HEADS_PG for how a claim waits for theirs. On SQLite a single writer (BEGIN IMMEDIATE)
+// makes every claim exclusive.
 
 import { sql, type Queryable, type SqlDriver, type Statement } from './driver.js';
 import { toStepRow, toWorkflowRow, type StepRow, type WorkflowRow } from './rows.js';
@@ -222,8 +224,59 @@ const CLAIM_PARTITIONED_PG = noRetry(sql(
 ));
 
 // Takes turns with the other claimers of a queue with a shared limit (see the top of this file). The key is the
-// queue name's hash under a namespace of our own ('TrQu'); a hash collision only makes two queues take turns.
-const LOCK_QUEUE_PG = sql('transact_lock_queue', 'SELECT pg_advisory_xact_lock(1416778101, hashtext($1::text))');
+// queue name's hash under a namespace of our own ('TrQu'); a hash collision only makes two queues take turns. Once
+// the turn is ours, row locks are waited for at most LOCK_WAIT_MS (see LOCK_HEADS_PG).
+const LOCK_WAIT_MS = 2000;
+const LOCK_QUEUE_PG = sql(
+  'transact_lock_queue',
+  `SELECT pg_advisory_xact_lock(1416778101, hashtext($1::text)) AS locked, set_config('lock_timeout', '${LOCK_WAIT_MS}', true) AS lock_wait`,
+);
+
+// Claimers that do not take the advisory lock: DBOS's own processes (dbos-spec §3.8, and README "Running beside
+// DBOS"). A DBOS claim counts in a snapshot, then locks the queue's head rows (FOR UPDATE NOWAIT) and marks them
+// PENDING, all in one REPEATABLE READ transaction. While it holds those locks its claim is invisible to our counts,
+// and SKIP LOCKED would step past its rows and spend the same budget a second time. So before counting, a limited
+// claim locks the head rows it may take, waiting for any claim in progress on them: once one commits, the rows it
+// took are no longer ENQUEUED (READ COMMITTED re-checks a row after the wait, and steps past it), and the counting
+// statement, which starts after this one, sees them PENDING. A DBOS claim that starts while we hold the heads fails
+// on them (NOWAIT), and one that counted before our commit fails on the rows we took (a serialization failure).
+// Between Transact processes this changes nothing: they take turns under the advisory lock. A holder that never lets
+// go (a DBOS process stopped inside its claim) makes the claim fail after LOCK_WAIT_MS; the lane tries again later.
+// test/compat/mixed-fleet.test.ts holds a real DBOS claim open and checks both limits.
+const LOCK_HEADS_PG = sql(
+  'transact_lock_heads',
+  `SELECT w.workflow_uuid FROM dbos.workflow_status w
+    WHERE ${PG_ELIGIBLE}
+    ORDER BY w.priority, w.created_at
+    LIMIT $5::int
+      FOR UPDATE`,
+);
+
+// The same for a partitioned queue, whose limits are counted per partition: the head row of every partition with work.
+// One row per partition is enough: a claim in progress on a partition holds that partition's head.
+const LOCK_PARTITION_HEADS_PG = sql(
+  'transact_lock_partition_heads',
+  `WITH RECURSIVE keys AS (
+     (SELECT w.queue_partition_key AS k FROM dbos.workflow_status w
+       WHERE w.queue_name = $1::text AND w.status = 'ENQUEUED' AND w.queue_partition_key IS NOT NULL
+       ORDER BY w.queue_partition_key LIMIT 1)
+     UNION ALL
+     SELECT (SELECT w.queue_partition_key FROM dbos.workflow_status w
+              WHERE w.queue_name = $1::text AND w.status = 'ENQUEUED' AND w.queue_partition_key > keys.k
+              ORDER BY w.queue_partition_key LIMIT 1)
+       FROM keys WHERE keys.k IS NOT NULL
+   )
+   SELECT w.workflow_uuid FROM dbos.workflow_status w
+    WHERE w.workflow_uuid = ANY (ARRAY(
+            SELECT (SELECT h.workflow_uuid FROM dbos.workflow_status h
+                     WHERE h.queue_name = $1::text AND h.status = 'ENQUEUED' AND h.queue_partition_key = keys.k
+                       AND (h.application_version = $2::text OR ($3::boolean AND h.application_version IS NULL))
+                       AND (h.application_name = $4::text OR h.application_name IS NULL)
+                     ORDER BY h.priority, h.created_at LIMIT 1)
+              FROM keys WHERE keys.k IS NOT NULL))
+      AND w.status = 'ENQUEUED'
+      FOR UPDATE`,
+);
 
 function pgParams(r: ClaimRequest, l: ClaimLimits): unknown[] {
   const params: unknown[] = [
@@ -260,6 +313,8 @@ async function claimPostgres(db: SqlDriver, r: ClaimRequest, l: ClaimLimits): Pr
     ? await db.transaction(
         async (tx) => {
           await tx.query(LOCK_QUEUE_PG, [r.queueName]);
+          if (l.partitioned) await tx.query(LOCK_PARTITION_HEADS_PG, params.slice(0, 4));
+          else await tx.query(LOCK_HEADS_PG, params.slice(0, 5));
           return tx.query<Record<string, unknown>>(statement, params);
         },
         undefined,

@@ -103,20 +103,20 @@ describeEachBackend('the transact command line: management', (kind) => {
     assert.deepEqual(ran, ['r-a', 'r-b', 'r-b', 'r-a', 'r-b']);
   });
 
-  it('refuses to rewind a running workflow: one line on stderr and exit code 1', async () => {
+  it('refuses to rewind a running workflow: one line on stderr and exit code 4 (3 for a workflow that does not exist)', async () => {
     ran.length = 0;
     gate = latch();
     const handle = await DBOS.startWorkflow(gated, { workflowID: `cli-busy-${kind}` })('busy');
     await waitUntil(() => ran.includes('busy-a'), { message: 'the workflow to wait at its gate' });
     await assert.rejects(runBin('workflow', 'rewind', handle.workflowID, '--db', databaseUrl()), (err: { code: number; stderr: string }) => {
-      assert.equal(err.code, 1);
-      assert.match(err.stderr, new RegExp(`^transact: Cannot rewind workflow ${handle.workflowID}: its status is PENDING`));
+      assert.equal(err.code, 4);
+      assert.match(err.stderr, new RegExp(`^transact: refused: Cannot rewind workflow ${handle.workflowID}: its status is PENDING`));
       assert.equal(err.stderr.trimEnd().split('\n').length, 1, 'one line');
       return true;
     });
     await assert.rejects(runBin('workflow', 'rewind', 'no-such-workflow', '--db', databaseUrl()), (err: { code: number; stderr: string }) => {
-      assert.equal(err.code, 1);
-      assert.equal(err.stderr.trim(), 'transact: Workflow no-such-workflow does not exist');
+      assert.equal(err.code, 3);
+      assert.equal(err.stderr.trim(), 'transact: not found: workflow no-such-workflow does not exist');
       return true;
     });
     gate.release();

@@ -151,8 +151,8 @@ describe('the public surface compared with @dbos-inc/dbos-sdk 5.3.0', () => {
       DBOSAwaitedWorkflowExceededMaxRecoveryAttempts: ['wf'],
       DBOSStepTimeoutError: ['s', 10],
       DBOSInvalidWorkflowInputError: ['m', new Error('x')],
-      DBOSStreamTimeoutError: ['wf'],
-      DBOSStreamNondeterminismError: ['wf'],
+      DBOSStreamTimeoutError: ['wf', 'k', 10],
+      DBOSStreamNondeterminismError: ['wf', 'k'],
       DBOSQueryTimeoutError: [10],
       DBOSWorkflowIDInUseError: ['wf', 'SUCCESS', 'n'],
       DBOSStepNondeterminismError: ['wf', 1],
@@ -168,14 +168,74 @@ describe('the public surface compared with @dbos-inc/dbos-sdk 5.3.0', () => {
     }
   });
 
+  it('gives each error class DBOS’s constructor arguments and public fields (own properties of an instance)', () => {
+    // Each class built with the arguments DBOS's constructor takes: every argument, then only the required ones.
+    const cause = new Error('underneath');
+    const full: Record<string, unknown[]> = {
+      DBOSError: ['m', 7],
+      DBOSInitializationError: ['m', cause],
+      DBOSWorkflowConflictError: ['wf'],
+      DBOSNotRegisteredError: ['f', 'full message'],
+      DBOSNonExistentWorkflowError: ['m'],
+      DBOSMaxRecoveryAttemptsExceededError: ['wf', 3],
+      DBOSExecutorNotInitializedError: [],
+      DBOSInvalidWorkflowTransitionError: ['m'],
+      DBOSConflictingWorkflowError: ['wf', 'm'],
+      DBOSMaxStepRetriesError: ['s', 2, [new Error('x'), new TypeError('y')]],
+      DBOSWorkflowCancelledError: ['wf'],
+      DBOSConflictingRegistrationError: ['m'],
+      DBOSUnexpectedStepError: ['wf', 1, 'a', 'b'],
+      DBOSAwaitedWorkflowCancelledError: ['wf'],
+      DBOSQueueDuplicatedError: ['wf', 'q', 'd'],
+      DBOSInvalidQueuePriorityError: [5, 0, 1],
+      DBOSAwaitedWorkflowExceededMaxRecoveryAttempts: ['wf'],
+      DBOSStepTimeoutError: ['s', 10],
+      DBOSInvalidWorkflowInputError: ['wfName', cause],
+      DBOSStreamTimeoutError: ['wf', 'k', 10],
+      DBOSStreamNondeterminismError: ['wf', 'k'],
+      DBOSQueryTimeoutError: [10],
+      DBOSWorkflowIDInUseError: ['wf', 'SUCCESS', 'n'],
+      DBOSStepNondeterminismError: ['wf', 1],
+    };
+    const requiredOnly: Record<string, unknown[]> = {
+      ...full,
+      DBOSError: ['m'],
+      DBOSInitializationError: ['m'],
+      DBOSNotRegisteredError: ['f'],
+      DBOSMaxRecoveryAttemptsExceededError: ['wf'],
+      DBOSInvalidWorkflowTransitionError: [],
+      DBOSStreamTimeoutError: ['wf', 'k'],
+    };
+    // Own properties that differ on purpose (src/errors.ts): Transact names every instance after its class (DBOS does
+    // for a few), and chains the standard `cause` where there is an underlying error. Messages are Transact's own.
+    const deliberate = new Set(['name', 'cause']);
+    const fields = (e: object) => Object.getOwnPropertyNames(e).filter((k) => !deliberate.has(k)).sort();
+    const classes = Object.entries(dbos.Error as Record<string, Any>).filter(([, cls]) => typeof cls === 'function' && cls.prototype instanceof Error);
+    assert.equal(classes.length, Object.keys(full).length, 'a sample for every class DBOS exports');
+    for (const samples of [full, requiredOnly]) {
+      for (const [name, cls] of classes) {
+        const args = samples[name];
+        assert.ok(args, `a sample for ${name}`);
+        const theirs = new cls(...args);
+        const ours = new (transact.Error as Record<string, Any>)[name](...args);
+        assert.deepEqual(fields(ours), fields(theirs), `own properties of new ${name}(${args.map((a) => JSON.stringify(a)).join(', ')})`);
+        for (const field of fields(theirs)) {
+          if (field === 'message' || field === 'stack') continue;
+          assert.deepEqual(ours[field], theirs[field], `${name}.${field}`);
+        }
+        assert.equal(ours.name, name, `${name}.name`);
+      }
+    }
+  });
+
   it('recognises errors with the helpers, as DBOS does, also after a portable round trip', () => {
     const E = transact.Error;
     assert.equal(E.getDBOSErrorCode(new E.DBOSQueueDuplicatedError('w', 'q', 'd')), E.QueueDedupIDDuplicated);
     assert.equal(E.getDBOSErrorCode(new Error('plain')), undefined);
-    assert.equal(E.isWorkflowIDInUseError(new E.DBOSWorkflowIDInUseError('w')), true);
+    assert.equal(E.isWorkflowIDInUseError(new E.DBOSWorkflowIDInUseError('w', 'SUCCESS', 'n')), true);
     assert.equal(E.isWorkflowIDInUseError(new transact.PortableWorkflowError('in use', 'DBOSWorkflowIDInUseError')), true);
     assert.equal(E.isWorkflowIDInUseError(new E.DBOSQueueDuplicatedError('w', 'q', 'd')), false);
-    assert.equal(E.isStreamTimeoutError(new E.DBOSStreamTimeoutError('timed out')), true);
+    assert.equal(E.isStreamTimeoutError(new E.DBOSStreamTimeoutError('w', 'k', 10)), true);
     assert.equal(E.isStreamTimeoutError(new transact.PortableWorkflowError('t', 'DBOSStreamTimeoutError')), true);
     assert.equal(E.isStreamTimeoutError('DBOSStreamTimeoutError'), false);
     // The same answers as DBOS's helpers for the same codes.

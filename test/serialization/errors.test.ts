@@ -77,7 +77,8 @@ test("Transact's errors revive as their own classes with their codes", () => {
   const unexpected = roundTrip(new DBOSUnexpectedStepError('wf', 2, 'stepA', 'stepB')) as DBOSUnexpectedStepError;
   assert.ok(unexpected instanceof DBOSUnexpectedStepError);
   assert.equal(unexpected.dbosErrorCode, 26);
-  assert.equal(unexpected.recordedName, 'stepB');
+  assert.equal(unexpected.stepID, 2);
+  assert.equal(unexpected.expectedName, 'stepA');
   assert.ok(roundTrip(new DBOSWorkflowCancelledError('wf')) instanceof DBOSWorkflowCancelledError);
 });
 

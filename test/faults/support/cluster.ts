@@ -42,6 +42,8 @@ export interface StartOptions {
    * tell from its PID whether it is alive, as if it ran on another host, so only its heartbeat lease speaks for it.
    */
   ownPidNamespace?: boolean;
+  /** The worker script (default: fixtures/fault-worker.ts); it must speak the same lines and write the same ledger. */
+  script?: URL;
 }
 
 /** Whether workers can be given a PID namespace of their own here (root and unshare), or why not. */
@@ -78,7 +80,8 @@ export class Cluster {
     };
     if (options.executorID !== undefined) env.DBOS__VMID = options.executorID;
     else if (process.env.DBOS__VMID !== undefined) throw new Error('DBOS__VMID is set in the test environment: a default executor ID cannot be tested');
-    const worker = options.ownPidNamespace ? startInOwnPidNamespace(env) : startWorker(workerScript, env);
+    const script = options.script ?? workerScript;
+    const worker = options.ownPidNamespace ? startInOwnPidNamespace(env, script) : startWorker(script, env);
     const run: WorkerRun = {
       label,
       incarnation,
@@ -190,8 +193,8 @@ const require = createRequire(import.meta.url);
  * The worker under `unshare --pid --fork --kill-child`: the worker is PID 1 of a new PID namespace (so its heartbeat
  * row names a namespace the others do not share), and it dies with its wrapper. Same interface as startWorker.
  */
-function startInOwnPidNamespace(env: Record<string, string>): Worker {
-  const command = ['--pid', '--fork', '--kill-child', process.execPath, '--import', require.resolve('tsx'), fileURLToPath(workerScript)];
+function startInOwnPidNamespace(env: Record<string, string>, script: URL): Worker {
+  const command = ['--pid', '--fork', '--kill-child', process.execPath, '--import', require.resolve('tsx'), fileURLToPath(script)];
   const child = spawn('unshare', command, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let err = '';
