@@ -31,13 +31,16 @@
 
 import { createHash } from 'node:crypto';
 import superjson from 'superjson';
-import { DBOS, launchedExecutor, type DBOSLifecycleCallback } from '../dbos.js';
+import { DBOS } from '../dbos.js';
+import type { DBOSLifecycleCallback } from '../process/lifecycle.js';
+import { launchedExecutor } from '../process/state.js';
 import { dualMethodDecorator, type DualMethodDecorator } from '../decorators.js';
 import { DBOSError, DBOSInitializationError, DBOSInvalidWorkflowTransitionError, DBOSRunInterruptedError } from '../errors.js';
 import * as info from '../registry-info.js';
 import { currentFrame, executionStorage, sleepUnlessStopped, transactionStorage, type WorkflowContext } from '../runtime/context.js';
-import type { Executor } from '../runtime/executor.js';
-import { checkpoint, recordedStepNamed, replayRecorded } from '../runtime/steps.js';
+import type { RunExecutor as Executor } from '../runtime/context.js';
+import { recordedStepNamed, replayRecorded } from '../runtime/replay.js';
+import { checkpoint } from '../runtime/steps.js';
 import { NATIVE_SERIALIZATION, serializeError, serializeValue } from '../serialization/index.js';
 import { getStep } from '../sysdb/steps.js';
 

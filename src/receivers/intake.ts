@@ -9,7 +9,8 @@
 //  - Ordered intake (`partition` or `topic`) enqueues one message at a time on a partitioned queue with a
 //    concurrency of 1 per key, each row created strictly after the one before: the order the queue runs them in.
 
-import { DBOS, startForReceiver } from '../dbos.js';
+import { DBOS } from '../dbos.js';
+import { startForReceiver } from '../process/state.js';
 import { DBOSError, DBOSExecutorNotInitializedError } from '../errors.js';
 import type { AnyFunction } from '../runtime/registry.js';
 

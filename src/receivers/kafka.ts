@@ -7,7 +7,9 @@
 // Docker). The intake, which holds the exactly-once logic, is tested on both databases (test/receivers/).
 
 import type { Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaConfig, KafkaMessage } from 'kafkajs';
-import { DBOS, registeredWorkflowName, type DBOSLifecycleCallback } from '../dbos.js';
+import { DBOS } from '../dbos.js';
+import type { DBOSLifecycleCallback } from '../process/lifecycle.js';
+import { registeredWorkflowName } from '../process/state.js';
 import { dualMethodDecorator, type DualMethodDecorator } from '../decorators.js';
 import { DBOSInitializationError, DBOSNotRegisteredError } from '../errors.js';
 import { findQueue, WorkflowQueue } from '../queues/workflow-queue.js';
