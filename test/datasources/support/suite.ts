@@ -268,7 +268,8 @@ export function dataSourceSuite(lib: Library): void {
         DBOS.startWorkflow(skew, { workflowID: b })(b).then((h) => h.getResult()),
       ]);
       // Both read before either wrote; one was refused and ran again, seeing the other's row.
-      assert.equal((runs.get(a) ?? 0) + (runs.get(b) ?? 0), 3, `executions a=${runs.get(a)} b=${runs.get(b)}`);
+      // (At least one retry; under load SSI may refuse a retried attempt once more.)
+      assert.ok((runs.get(a) ?? 0) + (runs.get(b) ?? 0) >= 3, `executions a=${runs.get(a)} b=${runs.get(b)}`);
       assert.equal(Math.abs(ra! - rb!), 1);
       for (const id of [a, b]) {
         const steps = (await DBOS.listWorkflowSteps(id))!;
