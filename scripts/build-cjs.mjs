@@ -1,6 +1,6 @@
 // After `tsc` has built the ES module build into dist/, adds the CommonJS entry points under dist/cjs/:
 //
-//   dist/cjs/index.js, dist/cjs/kafka.js   require() the ES module build (Node.js >= 20.19 loads ES modules from
+//   dist/cjs/index.js, dist/cjs/<subpath>.js   require() the ES module build (Node.js >= 20.19 loads ES modules from
 //                                          require), so a process that both imports and requires Transact holds one
 //                                          engine state, one registry, one set of classes;
 //   dist/cjs/**/*.d.ts                     the declarations again, read as CommonJS (dist/cjs/package.json says so),
@@ -40,6 +40,10 @@ try {
 
 entry('index.js', 'index.js');
 entry('kafka.js', 'receivers/kafka.js');
+entry('eventreceiver.js', 'receivers/api.js');
+entry('redis.js', 'receivers/redis.js');
+entry('nats.js', 'receivers/nats.js');
+entry('pg-changes.js', 'receivers/pg-changes.js');
 
 // The declarations, under dist/cjs/ as they are under dist/.
 function copyDeclarations(dir) {
@@ -56,4 +60,6 @@ function copyDeclarations(dir) {
 }
 copyDeclarations(dist);
 // The subpath's declarations at the name its entry has.
-writeFileSync(join(cjs, 'kafka.d.ts'), "export * from './receivers/kafka.js';\n");
+for (const [name, target] of [['kafka', 'kafka'], ['eventreceiver', 'api'], ['redis', 'redis'], ['nats', 'nats'], ['pg-changes', 'pg-changes']]) {
+  writeFileSync(join(cjs, `${name}.d.ts`), `export * from './receivers/${target}.js';\n`);
+}
