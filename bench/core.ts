@@ -5,7 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
-import { DBOS, systemDatabaseStats } from '../src/dbos.js';
+import { DBOS } from '../src/dbos.js';
+import { systemDatabaseStats } from '../src/process/state.js';
 import { benchBaseUrl, dropDatabase, fmt, freshBenchDatabase, line, summarize, type Summary } from './stats.js';
 
 const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 500);

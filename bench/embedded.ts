@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
-import { DBOS, systemDatabaseStats } from '../src/dbos.js';
+import { DBOS } from '../src/dbos.js';
+import { systemDatabaseStats } from '../src/process/state.js';
 import { migrateSqlite } from '../src/sysdb/migrations/index.js';
 import { fmt, line, summarize, type Summary } from './stats.js';
 

@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
-import { DBOS, systemDatabaseStats } from '../src/dbos.js';
+import { DBOS } from '../src/dbos.js';
+import { systemDatabaseStats } from '../src/process/state.js';
 import { DBOSClient } from '../src/index.js';
 import { fmt, percentile } from './stats.js';
 

@@ -11,7 +11,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
-import { DBOS, systemDatabaseStats } from '../src/dbos.js';
+import { DBOS } from '../src/dbos.js';
+import { systemDatabaseStats } from '../src/process/state.js';
 import { WorkflowQueue } from '../src/index.js';
 import { benchBaseUrl, fmt, percentile } from './stats.js';
 

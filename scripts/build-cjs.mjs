@@ -1,6 +1,6 @@
 // After `tsc` has built the ES module build into dist/, adds the CommonJS entry points under dist/cjs/:
 //
-//   dist/cjs/index.js, dist/cjs/<subpath>.js   require() the ES module build (Node.js >= 20.19 loads ES modules from
+//   dist/cjs/index.js, dist/cjs/kafka.js   require() the ES module build (Node.js >= 20.19 loads ES modules from
 //                                          require), so a process that both imports and requires Transact holds one
 //                                          engine state, one registry, one set of classes;
 //   dist/cjs/**/*.d.ts                     the declarations again, read as CommonJS (dist/cjs/package.json says so),
@@ -24,7 +24,7 @@ function entry(file, target) {
     `'use strict';
 // CommonJS entry of Transact: the ES module build itself, so that require() and import share one engine state.
 try {
-  module.exports = require(${JSON.stringify(`../${target}`)});
+  module.exports = require(${JSON.stringify(`${'../'.repeat(file.split('/').length)}${target}`)});
 } catch (err) {
   if (err && (err.code === 'ERR_REQUIRE_ESM' || err.code === 'ERR_REQUIRE_ASYNC_MODULE')) {
     throw new Error(
@@ -44,6 +44,10 @@ entry('eventreceiver.js', 'receivers/api.js');
 entry('redis.js', 'receivers/redis.js');
 entry('nats.js', 'receivers/nats.js');
 entry('pg-changes.js', 'receivers/pg-changes.js');
+// transact/datasources/<library>: one entry each, loading only that library.
+const dataSources = ['nodepg', 'postgres', 'knex', 'kysely', 'drizzle', 'typeorm'];
+mkdirSync(join(cjs, 'datasources'), { recursive: true });
+for (const name of dataSources) entry(`datasources/${name}.js`, `datasources/${name}.js`);
 
 // The declarations, under dist/cjs/ as they are under dist/.
 function copyDeclarations(dir) {

@@ -1,7 +1,7 @@
 // Type names @dbos-inc/dbos-sdk exports that Transact's own modules spell differently: aliases, so that code
 // importing them by DBOS's names compiles unchanged. Types only; nothing here exists at run time.
 
-import type { Logger } from './runtime/logger.js';
+import type { Logger } from './logger.js';
 import type { PollingOptions } from './messaging/options.js';
 import type { Span } from './tracing/public.js';
 

@@ -5,7 +5,8 @@
 // call is a checkpointed step, `DBOS.debounceDelayedWorkflow`, whose output is the workflow ID, so a replay returns the
 // same handle without debouncing again.
 
-import { engineForAddOn, type StartWorkflowParams } from './dbos.js';
+import { engine } from './process/state.js';
+import type { StartWorkflowParams } from './runtime/start-params.js';
 import { DBOSNotRegisteredError } from './errors.js';
 import { settleFenced, operationStep } from './messaging/operation.js';
 import { checkDebounceCall, DEBOUNCE_STEP_NAME, debounceWorkflow } from './queues/debounce.js';
@@ -13,7 +14,8 @@ import { currentFrame, type WorkflowContext } from './runtime/context.js';
 import type { Executor } from './runtime/executor.js';
 import { RuntimeWorkflowHandle, type WorkflowHandle } from './runtime/handle.js';
 import { describe, type AnyFunction } from './runtime/registry.js';
-import { recordedStepNamed, replayRecorded } from './runtime/steps.js';
+import { durably, replayRecorded } from './runtime/replay.js';
+import type { StepRow } from './sysdb/rows.js';
 import { serializeArgs } from './serialization/index.js';
 import { INTERNAL_QUEUE } from './sysdb/rows.js';
 
@@ -43,7 +45,7 @@ export class Debouncer<Args extends unknown[], Return> {
   debounce(debounceKey: string, debouncePeriodMs: number, ...args: Args): Promise<WorkflowHandle<Return>> {
     try {
       checkDebounceCall(debounceKey, debouncePeriodMs, this.cfg.debounceTimeoutMs);
-      const executor = engineForAddOn('Debouncer.debounce');
+      const executor = engine('Debouncer.debounce');
       // From workflow code the call takes its function ID now, before any await, so replays see the same IDs.
       const frame = currentFrame();
       const ctx = frame && !frame.step ? frame.workflow : undefined;
@@ -54,7 +56,7 @@ export class Debouncer<Args extends unknown[], Return> {
     }
   }
 
-  private async debounceAsync(
+  private debounceAsync(
     executor: Executor,
     ctx: WorkflowContext | undefined,
     functionID: number,
@@ -63,11 +65,22 @@ export class Debouncer<Args extends unknown[], Return> {
     args: Args,
   ): Promise<WorkflowHandle<Return>> {
     const handle = (workflowID: string) => new RuntimeWorkflowHandle<Return>(executor, workflowID);
-    if (ctx) {
-      ctx.throwIfStopped();
-      const recorded = recordedStepNamed(ctx, functionID, DEBOUNCE_STEP_NAME);
-      if (recorded) return handle(replayRecorded<string>(recorded));
-    }
+    if (!ctx) return this.debounceFresh(executor, undefined, functionID, key, periodMs, args).then((r) => handle(r.workflowID!));
+    return durably(ctx, functionID, DEBOUNCE_STEP_NAME, (recorded) => handle(replayRecorded<string>(recorded)), async (settle) => {
+      const r = await this.debounceFresh(executor, ctx, functionID, key, periodMs, args);
+      return settle(r.adopted, () => handle(r.workflowID!));
+    });
+  }
+
+  /** Debounces: the workflow ID this call debounced into, or the step another execution recorded first (adopted). */
+  private async debounceFresh(
+    executor: Executor,
+    ctx: WorkflowContext | undefined,
+    functionID: number,
+    key: string,
+    periodMs: number,
+    args: Args,
+  ): Promise<{ workflowID?: string; adopted?: StepRow }> {
     const fn = this.cfg.workflow as AnyFunction;
     const reg = executor.registry.forFunction(fn);
     if (!reg) throw new DBOSNotRegisteredError(fn?.name || 'anonymous function');
@@ -102,9 +115,8 @@ export class Debouncer<Args extends unknown[], Return> {
       },
       ctx ? operationStep(ctx, functionID, DEBOUNCE_STEP_NAME, Date.now()) : undefined,
     );
-    if ('workflowID' in result) return handle(result.workflowID);
+    if ('workflowID' in result) return { workflowID: result.workflowID };
     // Another execution of this workflow recorded the call first (adopted), or this run lost its workflow (thrown).
-    const recorded = await settleFenced(executor, ctx!, functionID, DEBOUNCE_STEP_NAME, result.fenced);
-    return handle(replayRecorded<string>(recorded!));
+    return { adopted: await settleFenced(executor, ctx!, functionID, DEBOUNCE_STEP_NAME, result.fenced) };
   }
 }

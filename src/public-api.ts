@@ -13,11 +13,11 @@ export { ConfiguredInstance } from './configured-instance.js';
 export { SchedulerMode, type SchedulerConfig, type ScheduledArgs } from './scheduler/declared.js';
 export type { ListSchedulesFilters, ScheduleOptions, ScheduleUpdate, WorkflowSchedule } from './scheduler/schedules.js';
 export { DBOSClient, type ClientScheduleDefinition, type DBOSClientConfig } from './client/client.js';
-export type { ClientEnqueueOptions } from './client/enqueue.js';
+export type { ClientEnqueueOptions } from './runtime/enqueue.js';
 export { Debouncer, type DebouncerConfig } from './debouncer.js';
 export { DebouncerClient, type DebouncerClientConfig } from './client/debouncer.js';
 export type { ApplicationRowCounts, RenameApplicationOptions } from './management/applications.js';
-export type { EnqueueWorkflowOptions } from './enqueue-by-name.js';
+export type { EnqueueWorkflowOptions } from './runtime/enqueue-by-name.js';
 export type { Span, SpanAttributes, SpanAttributeValue, Tracer } from './tracing/public.js';
 export { startAdminServer, type AdminServer } from './admin/server.js';
 export {
@@ -34,7 +34,7 @@ export type { WorkflowHandle } from './runtime/handle.js';
 export type { WorkflowStatus } from './runtime/workflow-status.js';
 export type { GetWorkflowsInput, ListWorkflowStepsOptions, StepInfo } from './management/inspect.js';
 export type { ForkOptions, RewindOptions, VersionInfo, WorkflowDelay } from './management/control.js';
-export type { Logger } from './runtime/logger.js';
+export type { Logger } from './logger.js';
 export type { SerializationRecipe } from './serialization/native.js';
 export type {
   GetEventOptions,

@@ -15,7 +15,7 @@ import {
   DBOSInvalidWorkflowInputError,
 } from '../src/index.js';
 import { main } from '../src/cli/main.js';
-import { ConsoleLogger } from '../src/runtime/logger.js';
+import { ConsoleLogger } from '../src/logger.js';
 import { redactSecrets } from '../src/redact.js';
 import { MAX_KEY_BYTES, MAX_WORKFLOW_ID_BYTES } from '../src/validation.js';
 import { describeEachBackend, dropFreshDatabases, postgresUnavailable, type BackendKind } from './support/backends.js';

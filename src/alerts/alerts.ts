@@ -13,7 +13,7 @@
 // throws or rejects is logged and does not disturb the engine. One handler per process, set before launch.
 
 import { DBOSError } from '../errors.js';
-import type { Logger } from '../runtime/logger.js';
+import type { Logger } from '../logger.js';
 
 /** DBOS's AlertHandler: `name` is the alert's kind, `message` says what happened, `metadata` the particulars. */
 export type AlertHandler = (name: string, message: string, metadata: Record<string, string>) => Promise<void>;

@@ -17,9 +17,9 @@ import {
   type VersionInfo,
   type WorkflowDelay,
 } from '../management/control.js';
-import { enqueueFromClient, type ClientEnqueueOptions } from './enqueue.js';
+import { enqueueByNameRow, type ClientEnqueueOptions } from '../runtime/enqueue.js';
 import { renameApplication, type ApplicationRowCounts, type RenameApplicationOptions } from '../management/applications.js';
-import { debounceWorkflow, type DebounceRequest } from '../queues/debounce.js';
+import { debounceWorkflow, enqueueDebounced, type DebounceRequest } from '../queues/debounce.js';
 import {
   countWorkflowStatuses,
   getWorkflowStatus,
@@ -44,7 +44,6 @@ import { decodeStored } from '../runtime/corruption.js';
 import { checkOptionalKey, checkText } from '../validation.js';
 import type pg from 'pg';
 import type { PgClient } from './pg-client.js';
-import { enqueueDebounced } from './debouncer.js';
 import { DBOSError, DBOSInvalidWorkflowInputError } from '../errors.js';
 import { QueueAdmin } from '../queues/admin.js';
 import type { RegisterQueueOptions, WorkflowQueue } from '../queues/workflow-queue.js';
@@ -225,7 +224,7 @@ export class DBOSClient {
 
   /** Enqueues a workflow of the application by name; the application's dispatchers run it. */
   async enqueue<T = unknown>(options: ClientEnqueueOptions, ...args: unknown[]): Promise<WorkflowHandle<T>> {
-    return this.retrieveWorkflow<T>(await enqueueFromClient(this.db, this.owned(options), args));
+    return this.retrieveWorkflow<T>(await enqueueByNameRow(this.db, this.owned(options), args));
   }
 
   /** Enqueues with portable (cross-language) arguments: `{"positionalArgs": [...]}`. */
@@ -235,7 +234,7 @@ export class DBOSClient {
     namedArgs?: Record<string, unknown>,
   ): Promise<WorkflowHandle<T>> {
     const portable = { ...this.owned(options), serializationType: 'portable' as const };
-    return this.retrieveWorkflow<T>(await enqueueFromClient(this.db, portable, portableArgs(positionalArgs, namedArgs)));
+    return this.retrieveWorkflow<T>(await enqueueByNameRow(this.db, portable, portableArgs(positionalArgs, namedArgs)));
   }
 
   /** enqueuePortable inside a transaction the caller holds (see enqueueInTransaction). PostgreSQL only. */
@@ -247,13 +246,13 @@ export class DBOSClient {
   ): Promise<WorkflowHandle<T>> {
     const portable = { ...this.owned(options), serializationType: 'portable' as const };
     const db = this.callerTransaction(pgClient);
-    return this.retrieveWorkflow<T>(await enqueueFromClient(db, portable, portableArgs(positionalArgs, namedArgs)));
+    return this.retrieveWorkflow<T>(await enqueueByNameRow(db, portable, portableArgs(positionalArgs, namedArgs)));
   }
 
   /**
    * Enqueues a debounced workflow, DELAYED by `options.delaySeconds` and holding `options.deduplicationID` (the
    * debounce key's), whose start later debounce calls may push back until `debounceDeadlineEpochMS`; DBOS's
-   * DebouncerClient is written against it. Returns the workflow ID (see src/client/debouncer.ts).
+   * DebouncerClient is written against it. Returns the workflow ID (see src/queues/debounce.ts).
    */
   enqueueDebounced(options: ClientEnqueueOptions, debounceDeadlineEpochMS: number | undefined, args: unknown[]): Promise<string> {
     return enqueueDebounced(this.db, this.owned(options), debounceDeadlineEpochMS, args);
@@ -271,7 +270,7 @@ export class DBOSClient {
    * exists exactly when the caller's transaction commits. PostgreSQL only.
    */
   async enqueueInTransaction<T = unknown>(pgClient: PgClient, options: ClientEnqueueOptions, ...args: unknown[]): Promise<WorkflowHandle<T>> {
-    return this.retrieveWorkflow<T>(await enqueueFromClient(this.callerTransaction(pgClient), this.owned(options), args));
+    return this.retrieveWorkflow<T>(await enqueueByNameRow(this.callerTransaction(pgClient), this.owned(options), args));
   }
 
   /** Sends inside a transaction the caller holds (see enqueueInTransaction). PostgreSQL only. */
@@ -397,7 +396,7 @@ export class DBOSClient {
       db,
       applicationName: this.config.applicationName ?? null,
       enqueue: (s) =>
-        enqueueFromClient(
+        enqueueByNameRow(
           db,
           {
             queueName: s.queueName,

@@ -3,12 +3,8 @@
 // (src/queues/debounce.ts); the row is written the way a client enqueue writes it (no executor, and no application
 // version unless one is given, so the latest version of the application runs it).
 
-import type { StartWorkflowParams } from '../dbos.js';
-import { randomUUID } from 'node:crypto';
-import { DBOSConflictingWorkflowError, DBOSError, DBOSInvalidQueuePriorityError, DBOSQueueDuplicatedError } from '../errors.js';
-import { debounceWorkflowRow, type DebouncedWorkflow } from '../sysdb/debounce.js';
-import type { SqlDriver } from '../sysdb/driver.js';
-import type { ClientEnqueueOptions } from './enqueue.js';
+import { DBOSError } from '../errors.js';
+import type { StartWorkflowParams } from '../runtime/start-params.js';
 import type { WorkflowSerializationFormat } from '../messaging/options.js';
 import { checkDebounceCall } from '../queues/debounce.js';
 import type { WorkflowHandle } from '../runtime/handle.js';
@@ -59,60 +55,5 @@ export class DebouncerClient {
         applicationName: this.cfg.applicationName ?? this.client.applicationName ?? null,
       },
     });
-  }
-}
-
-/**
- * DBOSClient.enqueueDebounced (DBOS's DebouncerClient calls it once no waiting workflow holds the key): enqueues
- * `options.workflowName` DELAYED by `options.delaySeconds` as a debounced workflow holding `options.deduplicationID`,
- * whose start later calls may push back until `debounceDeadlineEpochMS`. If a waiting debounced start of the same
- * workflow already holds the deduplication ID, that start is moved and takes these arguments (what DBOS's
- * DebouncerClient does next when this call finds the key taken) and its ID is returned. Returns the workflow ID.
- */
-export async function enqueueDebounced(
-  db: SqlDriver,
-  options: ClientEnqueueOptions,
-  debounceDeadlineEpochMS: number | undefined,
-  args: unknown[],
-): Promise<string> {
-  if (!options.queueName || !options.workflowName) throw new DBOSError('enqueueDebounced needs a queueName and a workflowName');
-  if (!options.deduplicationID) throw new DBOSError('enqueueDebounced needs the deduplicationID its debounce key maps to');
-  const priority = options.priority ?? 0;
-  if (!(Number.isInteger(priority) && priority >= 0 && priority <= 2147483647)) throw new DBOSInvalidQueuePriorityError(priority);
-  const inputs = serializeArgs(args, options.serializationType ?? 'native', `the arguments of workflow ${options.workflowName}`);
-  const periodMs = Math.max(0, Math.round((options.delaySeconds ?? 0) * 1000));
-  const w: DebouncedWorkflow = {
-    workflowID: options.workflowID ?? randomUUID(),
-    name: options.workflowName,
-    className: options.workflowClassName || null,
-    queueName: options.queueName,
-    deduplicationID: options.deduplicationID,
-    periodMs,
-    debounceTimeoutMs: debounceDeadlineEpochMS === undefined ? null : Math.max(0, Math.round(debounceDeadlineEpochMS - Date.now())),
-    inputs: inputs.text,
-    serialization: inputs.serialization,
-    applicationName: options.applicationName ?? null,
-    executorID: '',
-    applicationVersion: options.appVersion ?? null,
-    applicationID: '',
-    timeoutMS: options.workflowTimeoutMS ?? null,
-    priority,
-    queuePartitionKey: options.queuePartitionKey ?? null,
-    authenticatedUser: options.authenticatedUser ?? null,
-    authenticatedRoles: options.authenticatedRoles ? JSON.stringify(options.authenticatedRoles) : null,
-    attributes: options.attributes ? JSON.stringify(options.attributes) : null,
-  };
-  const outcome = await debounceWorkflowRow(db, w);
-  switch (outcome.kind) {
-    case 'created':
-    case 'extended':
-    case 'exists':
-      return outcome.workflowID;
-    case 'id-conflict':
-      throw new DBOSConflictingWorkflowError(outcome.workflowID, `it runs ${outcome.name}, not ${options.workflowName}`);
-    case 'held':
-      throw new DBOSQueueDuplicatedError(w.workflowID, w.queueName, w.deduplicationID);
-    default:
-      throw new DBOSError(`Unexpected debounce outcome ${outcome.kind}`);
   }
 }

@@ -2,7 +2,8 @@
 // until the key is set or the timeout passes. Inside a workflow, what getEvent saw is checkpointed.
 
 import { currentFrame, type WorkflowContext } from '../runtime/context.js';
-import { checkpoint, recordDeadline, recordedStepNamed } from '../runtime/steps.js';
+import { durably } from '../runtime/replay.js';
+import { checkpoint, recordDeadline } from '../runtime/steps.js';
 import { waitFor } from '../runtime/wakeups.js';
 import { DBOSInvalidWorkflowTransitionError } from '../errors.js';
 import { getEvent as readEvent, setEvent as writeEvent, type EventValue } from '../sysdb/events.js';
@@ -32,15 +33,13 @@ export function setEvent(rt: RuntimeMessagingEnv, key: string, value: unknown, o
     return Promise.reject(err);
   }
   const functionID = ctx.nextFunctionID();
-  return (async () => {
-    ctx.throwIfStopped();
-    if (recordedStepNamed(ctx, functionID, SET_EVENT)) return;
+  return durably<void>(ctx, functionID, SET_EVENT, () => {}, async (settle) => {
     const encoded = encode(value, options?.serializationType, ctx, `the value of event ${key}`);
     const step = operationStep(ctx, functionID, SET_EVENT, Date.now());
     const result = await writeEvent(rt.db, step, key, { value: encoded.text, serialization: encoded.serialization });
-    if (await settleFenced(rt.executor, ctx, functionID, SET_EVENT, result)) return;
-    rt.wakeups.wake(eventWakeKey(ctx.workflowID, key));
-  })();
+    const adopted = await settleFenced(rt.executor, ctx, functionID, SET_EVENT, result);
+    settle(adopted, () => rt.wakeups.wake(eventWakeKey(ctx.workflowID, key)));
+  });
 }
 
 async function waitForEvent(
@@ -88,10 +87,7 @@ export function getEvent<T>(rt: RuntimeMessagingEnv, workflowID: string, key: st
   const ctx = frame.workflow;
   const functionID = ctx.nextFunctionID();
   const timeoutFunctionID = ctx.nextFunctionID();
-  return (async () => {
-    ctx.throwIfStopped();
-    const recorded = recordedStepNamed(ctx, functionID, GET_EVENT);
-    if (recorded) return recordedValue<T>(recorded);
+  return durably<T | null>(ctx, functionID, GET_EVENT, recordedValue, async (settle) => {
     const timeoutMs = resolveTimeoutMs(options);
     const pollIntervalMs = resolvePollingIntervalMs(options) ?? rt.messagePollMs;
     const startedAt = Date.now();
@@ -103,15 +99,16 @@ export function getEvent<T>(rt: RuntimeMessagingEnv, workflowID: string, key: st
       serialization: found?.serialization ?? null,
       startedAtEpochMs: startedAt,
     });
-    if (adopted) return recordedValue<T>(adopted);
-    try {
-      return found ? storedValue<T>(found.value, found.serialization, { workflowID, column: `workflow_events.value of key ${key}` }) : null;
-    } catch (err) {
-      // What was read is recorded as this step's outcome, so a replay meets it again: the run fails now as it would then.
-      ctx.corruption ??= err as Error;
-      throw err;
-    }
-  })();
+    return settle(adopted, () => {
+      try {
+        return found ? storedValue<T>(found.value, found.serialization, { workflowID, column: `workflow_events.value of key ${key}` }) : null;
+      } catch (err) {
+        // What was read is recorded as this step's outcome, so a replay meets it again: the run fails now as it would then.
+        ctx.corruption ??= err as Error;
+        throw err;
+      }
+    });
+  });
 }
 
 /** What getEvent looks up may have been written by anything: text without NUL, of any length. */

@@ -5,7 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { DBOSNonExistentWorkflowError } from '../errors.js';
 import { currentFrame, type WorkflowContext } from '../runtime/context.js';
-import { checkpoint, recordDeadline, recordedStepNamed, replayRecorded } from '../runtime/steps.js';
+import { durably, replayRecorded, type Settle } from '../runtime/replay.js';
+import { checkpoint, recordDeadline } from '../runtime/steps.js';
 import { waitFor } from '../runtime/wakeups.js';
 import { NATIVE_SERIALIZATION, serializeError } from '../serialization/index.js';
 import {
@@ -98,13 +99,8 @@ export function send(
     })();
   }
   const functionID = ctx.nextFunctionID();
-  return (async () => {
-    ctx.throwIfStopped();
-    const recorded = recordedStepNamed(ctx, functionID, SEND);
-    if (recorded) {
-      replayRecorded(recorded); // a recorded failure (missing destination) is thrown again
-      return;
-    }
+  // A recorded failure (a missing destination) is thrown again on replay.
+  return durably<void>(ctx, functionID, SEND, (recorded) => void replayRecorded(recorded), async (settle) => {
     const m = outgoing(destinationID, message, topic, idempotencyKey, options, ctx);
     const startedAt = Date.now();
     let adopted;
@@ -121,12 +117,8 @@ export function send(
       });
       if (!adopted) throw err;
     }
-    if (adopted) {
-      replayRecorded(adopted);
-      return;
-    }
-    rt.wakeups.wake(messageWakeKey(m.destinationID, m.topic));
-  })();
+    settle(adopted, () => rt.wakeups.wake(messageWakeKey(m.destinationID, m.topic)));
+  });
 }
 
 /**
@@ -154,9 +146,20 @@ async function receive<T>(
   topic: string,
   options: number | RecvOptions | undefined,
 ): Promise<T | null> {
-  ctx.throwIfStopped();
-  const recorded = recordedStepNamed(ctx, functionID, RECV);
-  if (recorded) return recordedValue<T>(recorded);
+  return durably<T | null>(ctx, functionID, RECV, recordedValue, (settle) =>
+    receiveFresh<T>(rt, ctx, functionID, timeoutFunctionID, topic, options, settle),
+  );
+}
+
+async function receiveFresh<T>(
+  rt: RuntimeMessagingEnv,
+  ctx: WorkflowContext,
+  functionID: number,
+  timeoutFunctionID: number,
+  topic: string,
+  options: number | RecvOptions | undefined,
+  settle: Settle<T | null>,
+): Promise<T | null> {
   const timeoutMs = resolveTimeoutMs(options);
   const pollIntervalMs = resolvePollingIntervalMs(options) ?? rt.messagePollMs;
   const startedAt = Date.now();
@@ -177,7 +180,7 @@ async function receive<T>(
       }
     }
     const adopted = await settleFenced(rt.executor, ctx, functionID, RECV, result.kind);
-    return { value: recordedValue<T>(adopted!) };
+    return { value: settle(adopted!, () => null) };
   };
   const received = await waitFor(rt.wakeups, messageWakeKey(ctx.workflowID, topic), () => attempt(false), {
     deadlineEpochMS: deadline,

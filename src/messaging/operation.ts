@@ -8,7 +8,7 @@ import { deserializeValue, serializeValue, type SerializationFormat, type Serial
 import type { FencedResult, OperationStep } from '../sysdb/operations.js';
 import type { StepRow } from '../sysdb/rows.js';
 import { getStep } from '../sysdb/steps.js';
-import { replayRecorded } from '../runtime/steps.js';
+import { replayRecorded } from '../runtime/replay.js';
 import { decodeStored } from '../runtime/corruption.js';
 import type { MessagingEnv } from './wakeups.js';
 import type { WorkflowSerializationFormat } from './options.js';

@@ -15,7 +15,9 @@ import {
 } from '../errors.js';
 import { currentFrame, type StepFrame, type WorkflowContext } from '../runtime/context.js';
 import type { Executor } from '../runtime/executor.js';
-import { checkpoint, recordedStepNamed, replayRecorded } from '../runtime/steps.js';
+import { durably, replayRecorded } from '../runtime/replay.js';
+import type { StepRow } from '../sysdb/rows.js';
+import { checkpoint } from '../runtime/steps.js';
 import { waitFor } from '../runtime/wakeups.js';
 import { NATIVE_SERIALIZATION, serializeError, serializeValue } from '../serialization/index.js';
 import { PORTABLE_JSON } from '../sysdb/operations.js';
@@ -93,13 +95,11 @@ function append(
     return appendFromStep(rt, ctx, step, key, v, seq);
   }
   const functionID = ctx.nextFunctionID();
-  return (async () => {
-    ctx.throwIfStopped();
-    if (recordedStepNamed(ctx, functionID, name)) return;
+  return durably<void>(ctx, functionID, name, () => {}, async (settle) => {
     const result = await writeStreamFromWorkflow(rt.db, operationStep(ctx, functionID, name, Date.now()), key, v);
-    if (await settleFenced(rt.executor, ctx, functionID, name, result)) return;
-    rt.wakeups.wake(streamWakeKey(ctx.workflowID, key));
-  })();
+    const adopted = await settleFenced(rt.executor, ctx, functionID, name, result);
+    settle(adopted, () => rt.wakeups.wake(streamWakeKey(ctx.workflowID, key)));
+  });
 }
 
 /** Per attempt of a step (each attempt has a frame of its own): how many writes it made, and found, per key. */
@@ -180,40 +180,42 @@ async function readOne(
   pollIntervalMs: number,
 ): Promise<ReadOutcome> {
   const { ctx, executor } = reader;
-  const recording = ctx && executor && functionID !== undefined ? { ctx, executor, functionID } : undefined;
-  if (recording) {
-    ctx!.throwIfStopped();
-    const recorded = recordedStepNamed(recording.ctx, recording.functionID, name);
-    if (recorded) return outcomeOf(replayRecorded(recorded));
-  }
-  const startedAt = Date.now();
-  const read = await waitFor<ReadOutcome>(
-    env.wakeups,
-    streamWakeKey(workflowID, key),
-    async () => {
-      const r = await readStreamValue(env.db, workflowID, key, offset);
-      if (r.status === null) throw new DBOSNonExistentWorkflowError(`Workflow ${workflowID} does not exist`);
-      if (r.value) return decodeStreamValue(r.value, workflowID, key, offset);
-      return ACTIVE_STATUSES.has(r.status) ? undefined : { end: true };
-    },
-    { deadlineEpochMS: timeoutMs === undefined ? undefined : startedAt + timeoutMs, pollIntervalMs, signal: ctx?.signal },
-  );
-  ctx?.throwIfStopped();
-  if (!recording) {
+  const waitForValue = (startedAt: number) =>
+    waitFor<ReadOutcome>(
+      env.wakeups,
+      streamWakeKey(workflowID, key),
+      async () => {
+        const r = await readStreamValue(env.db, workflowID, key, offset);
+        if (r.status === null) throw new DBOSNonExistentWorkflowError(`Workflow ${workflowID} does not exist`);
+        if (r.value) return decodeStreamValue(r.value, workflowID, key, offset);
+        return ACTIVE_STATUSES.has(r.status) ? undefined : { end: true };
+      },
+      { deadlineEpochMS: timeoutMs === undefined ? undefined : startedAt + timeoutMs, pollIntervalMs, signal: ctx?.signal },
+    );
+  const found = (read: ReadOutcome | undefined): ReadOutcome => {
     if (!read) throw streamTimeout(workflowID, key, offset, timeoutMs);
     return read;
+  };
+  if (!ctx || !executor || functionID === undefined) {
+    const read = await waitForValue(Date.now());
+    ctx?.throwIfStopped();
+    return found(read);
   }
-  const stepOutcome = read
-    ? { output: serializeValue(read.end ? STREAM_CLOSED_SENTINEL : read.value, 'native', `a value of stream ${key}`).text }
-    : { error: serializeError(streamTimeout(workflowID, key, offset, timeoutMs)).text };
-  const adopted = await checkpoint(recording.executor, recording.ctx, recording.functionID, name, {
-    ...stepOutcome,
-    serialization: NATIVE_SERIALIZATION,
-    startedAtEpochMs: startedAt,
+  const replay = (recorded: StepRow) => outcomeOf(replayRecorded(recorded));
+  return durably(ctx, functionID, name, replay, async (settle) => {
+    const startedAt = Date.now();
+    const read = await waitForValue(startedAt);
+    ctx.throwIfStopped();
+    const stepOutcome = read
+      ? { output: serializeValue(read.end ? STREAM_CLOSED_SENTINEL : read.value, 'native', `a value of stream ${key}`).text }
+      : { error: serializeError(streamTimeout(workflowID, key, offset, timeoutMs)).text };
+    const adopted = await checkpoint(executor, ctx, functionID, name, {
+      ...stepOutcome,
+      serialization: NATIVE_SERIALIZATION,
+      startedAtEpochMs: startedAt,
+    });
+    return settle(adopted, () => found(read));
   });
-  if (adopted) return outcomeOf(replayRecorded(adopted));
-  if (!read) throw streamTimeout(workflowID, key, offset, timeoutMs);
-  return read;
 }
 
 /**

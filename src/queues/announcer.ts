@@ -3,7 +3,7 @@
 // queue named once. No timers: a lone enqueue is announced one round trip after its commit; a burst of thousands
 // costs a handful of notifications. (Why not in the insert itself: see QUEUE_CHANNEL in src/sysdb/workflows.ts.)
 
-import type { Logger } from '../runtime/logger.js';
+import type { Logger } from '../logger.js';
 import type { SqlDriver } from '../sysdb/driver.js';
 import { announceQueuedWork } from '../sysdb/queues.js';
 

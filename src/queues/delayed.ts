@@ -2,7 +2,7 @@
 // next delay ends (as the database reports it) or one second, whichever is sooner, since another process may enqueue
 // a shorter delay meanwhile. Promoted work is announced (NOTIFY) by the same statement.
 
-import type { Logger } from '../runtime/logger.js';
+import type { Logger } from '../logger.js';
 import type { SqlDriver } from '../sysdb/driver.js';
 import { promoteDelayedWorkflows } from '../sysdb/queues.js';
 

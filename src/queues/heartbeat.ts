@@ -17,7 +17,8 @@ import { alertExecutorsTakenOver } from '../alerts/alerts.js';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { DBOSInitializationError } from '../errors.js';
-import type { Executor, LeaseGuard } from '../runtime/executor.js';
+import type { LeaseGuard } from '../runtime/context.js';
+import type { Executor } from '../runtime/executor.js';
 import {
   beat,
   claimExecutorID,

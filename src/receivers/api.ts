@@ -16,7 +16,7 @@
 // the last row this process created), which is the order a queue runs them in: a receiver that promises order per
 // partition key gets it by giving its messages in order.
 
-import { engineForAddOn } from '../dbos.js';
+import { engine as engineForAddOn } from '../process/state.js';
 import { DBOSInvalidWorkflowInputError, DBOSNotRegisteredError } from '../errors.js';
 import { NATIVE_SERIALIZATION, PORTABLE_SERIALIZATION, serializeArgs } from '../serialization/index.js';
 import { insertQueuedBatch, type QueuedRow } from '../sysdb/batch-enqueue.js';

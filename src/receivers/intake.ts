@@ -16,7 +16,8 @@
 //    before the next chunk (`paused`) and the source stops reading until the backlog is down to half; so the
 //    process's memory stays bounded however far behind the workflows fall.
 
-import { DBOS, engineForAddOn } from '../dbos.js';
+import { DBOS } from '../dbos.js';
+import { engine as engineForAddOn } from '../process/state.js';
 import { DBOSInvalidWorkflowInputError } from '../errors.js';
 import type { AnyFunction } from '../runtime/registry.js';
 import { countUnfinishedOnQueues } from '../sysdb/batch-enqueue.js';

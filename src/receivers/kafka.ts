@@ -12,7 +12,9 @@
 // are stored but not finished, its partitions are paused (kafkajs stops fetching them) until half are done.
 
 import type { Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaConfig, KafkaMessage } from 'kafkajs';
-import { DBOS, registeredWorkflowName, type DBOSLifecycleCallback } from '../dbos.js';
+import { DBOS } from '../dbos.js';
+import type { DBOSLifecycleCallback } from '../process/lifecycle.js';
+import { registeredWorkflowName } from '../process/state.js';
 import { dualMethodDecorator, type DualMethodDecorator } from '../decorators.js';
 import { DBOSInitializationError, DBOSNotRegisteredError } from '../errors.js';
 import { findQueue } from '../queues/workflow-queue.js';

@@ -16,7 +16,9 @@
 
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Consumer, JsMsg } from '@nats-io/jetstream';
-import { DBOS, registeredWorkflowName, type DBOSLifecycleCallback } from '../dbos.js';
+import { DBOS } from '../dbos.js';
+import type { DBOSLifecycleCallback } from '../process/lifecycle.js';
+import { registeredWorkflowName } from '../process/state.js';
 import { dualMethodDecorator, type DualMethodDecorator } from '../decorators.js';
 import { DBOSInitializationError, DBOSNotRegisteredError } from '../errors.js';
 import type { AnyFunction } from '../runtime/registry.js';

@@ -19,7 +19,9 @@
 // a row committed late. One process at a time advances a consumer's position (its row is locked while it does).
 
 import type pg from 'pg';
-import { DBOS, registeredWorkflowName, type DBOSLifecycleCallback } from '../dbos.js';
+import { DBOS } from '../dbos.js';
+import type { DBOSLifecycleCallback } from '../process/lifecycle.js';
+import { registeredWorkflowName } from '../process/state.js';
 import { DBOSInitializationError, DBOSNotRegisteredError } from '../errors.js';
 import type { AnyFunction } from '../runtime/registry.js';
 import { registerInternalQueue, registerPollerQueue } from './api.js';

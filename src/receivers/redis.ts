@@ -15,7 +15,9 @@
 
 import type { Redis as RedisClient, RedisOptions } from 'ioredis';
 import { hostname } from 'node:os';
-import { DBOS, registeredWorkflowName, type DBOSLifecycleCallback } from '../dbos.js';
+import { DBOS } from '../dbos.js';
+import type { DBOSLifecycleCallback } from '../process/lifecycle.js';
+import { registeredWorkflowName } from '../process/state.js';
 import { dualMethodDecorator, type DualMethodDecorator } from '../decorators.js';
 import { DBOSInitializationError, DBOSNotRegisteredError } from '../errors.js';
 import type { AnyFunction } from '../runtime/registry.js';

@@ -15,16 +15,17 @@ import {
 } from '../errors.js';
 import { NATIVE_SERIALIZATION, serializeError } from '../serialization/index.js';
 import type { StepRow } from '../sysdb/rows.js';
-import type { WorkflowContext } from './context.js';
-import type { Executor } from './executor.js';
+import type { RunExecutor, WorkflowContext } from './context.js';
 import { persist } from './persist.js';
-import { checkpoint, recordedStepNamed, replayRecorded } from './steps.js';
+import { durably, replayRecorded, type Settle } from './replay.js';
+import { checkpoint } from './steps.js';
 
-/** On replay: the child the first run started (its ID), or the refusal it met thrown again; undefined on a fresh run. */
-export function replayedChildStart(ctx: WorkflowContext, functionID: number, name: string): string | undefined {
-  ctx.throwIfStopped();
-  const recorded = recordedStepNamed(ctx, functionID, name);
-  return recorded ? recordedChild(ctx, functionID, name, recorded) : undefined;
+/**
+ * A child start at `functionID` of the parent: on replay, the child the first run started (its ID), or the refusal it
+ * met thrown again; on a fresh run, `fresh`, which prepares the start and hands it to startChild with `settle`.
+ */
+export function childStart(ctx: WorkflowContext, functionID: number, name: string, fresh: (settle: Settle<string>) => Promise<string>): Promise<string> {
+  return durably(ctx, functionID, name, (recorded) => recordedChild(ctx, functionID, name, recorded), fresh);
 }
 
 /**
@@ -32,11 +33,12 @@ export function replayedChildStart(ctx: WorkflowContext, functionID: number, nam
  * refusal as the step's outcome. Returns the child's ID.
  */
 export async function startChild(
-  executor: Executor,
+  executor: RunExecutor,
   ctx: WorkflowContext,
   functionID: number,
   name: string,
   startedAtEpochMs: number,
+  settle: Settle<string>,
   start: () => Promise<string>,
 ): Promise<string> {
   try {
@@ -50,8 +52,9 @@ export async function startChild(
       serialization: NATIVE_SERIALIZATION,
       startedAtEpochMs,
     });
-    if (adopted) return recordedChild(ctx, functionID, name, adopted);
-    throw error;
+    return settle(adopted, () => {
+      throw error;
+    });
   }
 }
 

@@ -8,7 +8,7 @@ import { redactUrl } from '../redact.js';
 import { checkKey } from '../validation.js';
 import type { DatabaseLocation } from '../sysdb/open.js';
 import type { RegisteredWorkflow } from './registry.js';
-import { LOG_LEVELS, type Logger, type LogLevel } from './logger.js';
+import { LOG_LEVELS, type Logger, type LogLevel } from '../logger.js';
 
 export interface DBOSConfig {
   /** The application's name; recorded on every row it creates and used to scope recovery and queues. */

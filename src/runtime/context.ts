@@ -6,8 +6,9 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { DBOSRunInterruptedError, DBOSWorkflowCancelledError } from '../errors.js';
 import type { SerializationFormat } from '../serialization/index.js';
 import type { StepRow } from '../sysdb/rows.js';
-import type { Span } from '../tracing/tracing.js';
-import type { Executor } from './executor.js';
+import type { Logger } from '../logger.js';
+import type { SqlDriver } from '../sysdb/driver.js';
+import type { Span, SpanIdentity, Tracing } from '../tracing/tracing.js';
 
 /**
  * Why a run must stop at its next durable operation: the workflow was cancelled (or taken from this run), this
@@ -37,6 +38,13 @@ export class WorkflowContext {
    * whatever the workflow code does with the error: going on past a step whose outcome is unknown would diverge.
    */
   corruption?: Error;
+  /**
+   * Checkpoints this run sent without waiting for them (a data source's transaction step, whose outcome its own
+   * committed transaction already holds: src/datasources/core.ts). The outcome is written once they have settled.
+   */
+  readonly pendingWrites = new Set<Promise<unknown>>();
+  /** Called once this run has recorded the workflow's outcome (SUCCESS or ERROR): best-effort clean-ups. */
+  readonly onOutcomeRecorded: Array<() => void> = [];
 
   constructor(
     readonly workflowID: string,
@@ -109,21 +117,54 @@ export class WorkflowContext {
 
 export interface StepFrame {
   functionID: number;
+  /** A data source's transaction (src/datasources), not a plain step. */
+  transaction?: boolean;
   span?: Span;
   name: string;
   currentAttempt: number;
   maxAttempts: number;
 }
 
+/**
+ * The executor's lease (src/queues/heartbeat.ts): whether this process may still start steps, and a way to renew it.
+ * Without one (a client, a database without heartbeats) every step may start.
+ */
+export interface LeaseGuard {
+  valid(): boolean;
+  /** Resolves once the lease is valid again; runs taken over meanwhile have been stopped by then. */
+  renew(): Promise<void>;
+}
+
+/**
+ * The executor running a workflow, as the run's durable operations (steps, checkpoints, child starts, messaging) see
+ * it: the part of Executor (executor.ts) they use, declared here so that they need not import the executor, which
+ * imports them.
+ */
+export interface RunExecutor {
+  readonly db: SqlDriver;
+  readonly logger: Logger;
+  /** Spans for workflows and steps, when tracing is on. */
+  readonly tracing?: Tracing;
+  /** Set by the queue layer once the heartbeat runs. */
+  readonly lease?: LeaseGuard;
+  /** Who a span is about: the run and this process. */
+  spanIdentity(ctx: WorkflowContext): SpanIdentity;
+  /** Why a fenced write wrote nothing: the workflow was cancelled, or another execution owns it now. */
+  ownershipLost(ctx: WorkflowContext): Promise<Error>;
+}
+
 export interface ExecutionFrame {
   workflow: WorkflowContext;
-  /** The engine running this workflow: durable operations inside it go to this engine, whatever the facade holds. */
-  executor: Executor;
+  /** The executor running this workflow: durable operations inside it go to it, whatever the facade holds. */
+  executor: RunExecutor;
   /** Set while a step's function runs; calls to steps inside it are plain calls. */
   step?: StepFrame;
 }
 
 export const executionStorage = new AsyncLocalStorage<ExecutionFrame>();
+
+/** Set while a data source's transaction function runs (src/datasources), inside a workflow or outside one. */
+export const transactionStorage = new AsyncLocalStorage<{ dataSource: string }>();
 
 export function currentFrame(): ExecutionFrame | undefined {
   return executionStorage.getStore();

@@ -37,18 +37,20 @@ import {
   setWorkflowSerialization,
   type NewWorkflow,
 } from '../sysdb/workflows.js';
-import { callAt, currentFrame, executionStorage, nextStartStorage, WorkflowContext } from './context.js';
+import { callAt, currentFrame, executionStorage, nextStartStorage, WorkflowContext, type LeaseGuard, type RunExecutor } from './context.js';
 import type { SpanIdentity, Tracing } from '../tracing/tracing.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../logger.js';
 import { awaitFinished, awaitOutcome, outcomeKey, settleOutcome } from './outcome.js';
 import { findInstance, type InstanceLike } from './instances.js';
 import { describe, type RegisteredWorkflow, type Registry } from './registry.js';
-import { replayedChildStart, startChild } from './child-start.js';
+import { childStart, startChild } from './child-start.js';
+import type { Settle } from './replay.js';
 import { persist } from './persist.js';
 import { checkpoint } from './steps.js';
 import { checkStartOptions } from '../validation.js';
 import { decodeStored, descriptiveProblems, unrunnableRow } from './corruption.js';
 import { Wakeups } from './wakeups.js';
+import { workflowRow } from './workflow-row.js';
 
 export interface Identity {
   executorID: string;
@@ -92,16 +94,6 @@ interface LocalRun {
   done: Promise<RunOutcome>;
 }
 
-/**
- * The executor's lease (src/queues/heartbeat.ts): whether this process may still start steps, and a way to renew it.
- * Without one (a client, a database without heartbeats) every step may start.
- */
-export interface LeaseGuard {
-  valid(): boolean;
-  /** Resolves once the lease is valid again; runs taken over meanwhile have been stopped by then. */
-  renew(): Promise<void>;
-}
-
 /** How long a shutdown waits, after stopping its runs, for the steps they are in to finish and be recorded. */
 export const SHUTDOWN_SETTLE_MS = 2000;
 /** An interrupted run's workflow waits this long in its queue before it is tried again. */
@@ -112,7 +104,7 @@ export interface EnqueueListener {
   workflowEnqueued(queueName: string): void;
 }
 
-export class Executor {
+export class Executor implements RunExecutor {
   readonly wakeups = new Wakeups();
   private readonly localRuns = new Map<string, LocalRun>();
   /** Runs stopped by a shutdown that still own their workflows: handed back to their queues before the process goes. */
@@ -176,9 +168,21 @@ export class Executor {
   ): Promise<string> {
     options = checkStartOptions(options); // before anything is read or written
     if (parent && functionID !== undefined) {
-      const replayed = replayedChildStart(parent, functionID, reg.name);
-      if (replayed !== undefined) return replayed;
+      const checked = options;
+      return childStart(parent, functionID, reg.name, (settle) => this.startFresh(reg, args, checked, parent, functionID, settle));
     }
+    return this.startFresh(reg, args, options, undefined, undefined);
+  }
+
+  /** A start that is not a replay: the row is written (with the parent's step, for a child) and the run begins. */
+  private async startFresh(
+    reg: RegisteredWorkflow,
+    args: unknown[],
+    options: StartOptions,
+    parent: WorkflowContext | undefined,
+    functionID: number | undefined,
+    settle?: Settle<string>,
+  ): Promise<string> {
     const instance = reg.instanceMethod ? this.requireInstance(reg, options.instance) : undefined;
     const workflowID = options.workflowID ?? (parent ? `${parent.workflowID}-${functionID}` : randomUUID());
     const format: SerializationFormat = reg.config.serialization ?? 'native';
@@ -198,38 +202,34 @@ export class Executor {
       deadline = parent.deadlineEpochMS;
       timeoutMS = Math.max(1, parent.deadlineEpochMS - now);
     }
-    const delayed = queueName !== undefined && (options.delaySeconds ?? 0) > 0;
     const ownerXid = queueName ? null : randomUUID();
-    const creatorXid = ownerXid ?? randomUUID();
-    const row: NewWorkflow = {
+    const row = workflowRow({
       workflowID,
-      status: queueName ? (delayed ? 'DELAYED' : 'ENQUEUED') : 'PENDING',
       name: reg.name,
-      className: reg.className || null,
-      configName: instance?.name ?? null,
-      queueName: queueName ?? null,
+      className: reg.className,
+      configName: instance?.name,
+      queueName,
       executorID: this.identity.executorID,
       applicationVersion: options.applicationVersion !== undefined ? options.applicationVersion : this.identity.applicationVersion,
       applicationID: this.identity.applicationID,
       applicationName,
       ownerXid,
-      creatorXid,
       timeoutMS,
       deadlineEpochMS: deadline,
-      deduplicationID: options.deduplicationID ?? null,
-      priority: options.priority ?? 0,
-      queuePartitionKey: options.queuePartitionKey ?? null,
-      parentWorkflowID: parent?.workflowID ?? null,
-      serialization: format === 'portable' ? PORTABLE_SERIALIZATION : NATIVE_SERIALIZATION,
-      delayUntilEpochMS: delayed ? now + Math.round(options.delaySeconds! * 1000) : null,
-      authenticatedUser: options.authenticatedUser ?? null,
-      authenticatedRoles: options.authenticatedRoles ? JSON.stringify(options.authenticatedRoles) : null,
-      assumedRole: null,
-      attributes: options.attributes ? JSON.stringify(options.attributes) : null,
-      scheduleName: options.scheduleName ?? null,
+      deduplicationID: options.deduplicationID,
+      priority: options.priority,
+      queuePartitionKey: options.queuePartitionKey,
+      parentWorkflowID: parent?.workflowID,
+      format,
+      delaySeconds: options.delaySeconds,
+      nowEpochMs: now,
+      authenticatedUser: options.authenticatedUser,
+      authenticatedRoles: options.authenticatedRoles,
+      attributes: options.attributes,
+      scheduleName: options.scheduleName,
       inputs: inputs.text,
-      createdAtEpochMs: options.createdAtEpochMs ?? null,
-    };
+      createdAtEpochMs: options.createdAtEpochMs,
+    });
     const parentStep =
       parent && functionID !== undefined
         ? {
@@ -275,7 +275,7 @@ export class Executor {
       }
       return workflowID;
     };
-    return parent && functionID !== undefined ? startChild(this, parent, functionID, reg.name, now, attempt) : attempt();
+    return parent && functionID !== undefined ? startChild(this, parent, functionID, reg.name, now, settle!, attempt) : attempt();
   }
 
   /** The configured instance an instance workflow runs on; DBOSNotRegisteredError before anything is written if none. */
@@ -424,6 +424,8 @@ export class Executor {
       } catch (error) {
         failure = { error };
       }
+      // Checkpoints sent without waiting (data-source transactions) are in the database before the outcome is.
+      while (ctx.pendingWrites.size > 0) await Promise.allSettled([...ctx.pendingWrites]);
       // A stopped run records nothing: a cancellation is already recorded, and a run stopped by a shutdown or
       // interrupted by a failed write is resumed from its last checkpoint.
       if (ctx.stopped) return outcome;
@@ -457,6 +459,7 @@ export class Executor {
       if (ctx.span) this.tracing!.end(ctx.span, failure?.error);
       if (ctx.stopped === 'shutdown') this.parked.set(ctx.workflowID, ctx.ownerXid);
       if (ctx.stopped === 'interrupted') this.retryInterrupted(ctx);
+      if (outcome.status !== 'PARKED') for (const cleanUp of ctx.onOutcomeRecorded) cleanUp();
       // A workflow taken back to its queue may be claimed again by this process while the old run ends.
       if (this.localRuns.get(ctx.workflowID)?.context === ctx) this.localRuns.delete(ctx.workflowID);
       this.wakeups.wake(outcomeKey(ctx.workflowID));

@@ -5,7 +5,8 @@ import { NATIVE_SERIALIZATION, deserializeArgs, serializeError, serializeValue }
 import { getWorkflow } from '../sysdb/workflows.js';
 import { currentFrame } from './context.js';
 import type { Executor } from './executor.js';
-import { checkpoint, recordedStepNamed, replayRecorded, runEngineStep } from './steps.js';
+import { durably, replayRecorded } from './replay.js';
+import { checkpoint, runEngineStep } from './steps.js';
 import { decodeStored } from './corruption.js';
 import { checkText } from '../validation.js';
 import { toWorkflowStatus, type WorkflowStatus } from './workflow-status.js';
@@ -57,29 +58,28 @@ export function checkpointedResult<R>(executor: Executor, id: string | Promise<s
   }
   const ctx = frame.workflow;
   const functionID = ctx.nextFunctionID();
-  return (async () => {
-    const workflowID = await id;
-    ctx.throwIfStopped();
-    const recorded = recordedStepNamed(ctx, functionID, 'DBOS.getResult');
-    if (recorded) return replayRecorded<R>(recorded);
-    const startedAtEpochMs = Date.now();
-    let outcome: { value: R } | { error: unknown };
-    try {
-      outcome = { value: (await executor.getResult<R>(workflowID, { pollIntervalMs, signal: ctx.signal })) as R };
-    } catch (error) {
-      outcome = { error };
-    }
-    ctx.throwIfStopped();
-    const adopted = await checkpoint(executor, ctx, functionID, 'DBOS.getResult', {
-      ...('error' in outcome
-        ? { error: serializeError(outcome.error).text }
-        : { output: serializeValue(outcome.value, 'native', `the result of workflow ${workflowID}`).text }),
-      serialization: NATIVE_SERIALIZATION,
-      childWorkflowID: workflowID,
-      startedAtEpochMs,
-    });
-    if (adopted) return replayRecorded<R>(adopted);
-    if ('error' in outcome) throw outcome.error;
-    return outcome.value;
-  })();
+  return Promise.resolve(id).then((workflowID) =>
+    durably<R>(ctx, functionID, 'DBOS.getResult', replayRecorded, async (settle) => {
+      const startedAtEpochMs = Date.now();
+      let outcome: { value: R } | { error: unknown };
+      try {
+        outcome = { value: (await executor.getResult<R>(workflowID, { pollIntervalMs, signal: ctx.signal })) as R };
+      } catch (error) {
+        outcome = { error };
+      }
+      ctx.throwIfStopped();
+      const adopted = await checkpoint(executor, ctx, functionID, 'DBOS.getResult', {
+        ...('error' in outcome
+          ? { error: serializeError(outcome.error).text }
+          : { output: serializeValue(outcome.value, 'native', `the result of workflow ${workflowID}`).text }),
+        serialization: NATIVE_SERIALIZATION,
+        childWorkflowID: workflowID,
+        startedAtEpochMs,
+      });
+      return settle(adopted, () => {
+        if ('error' in outcome) throw outcome.error;
+        return outcome.value;
+      });
+    }),
+  );
 }

@@ -6,7 +6,7 @@
 import { DBOSInitializationError } from '../errors.js';
 import type { DatabaseLocation } from '../sysdb/open.js';
 import { DBOS_CONFIG_KEYS, type DBOSConfig } from './config.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../logger.js';
 
 /** Throws for settings that cannot be honoured, and warns about keys DBOSConfig does not have. */
 export function checkConfig(config: DBOSConfig, logger: Logger): void {

@@ -13,6 +13,9 @@ export interface WorkflowConfig {
   inputSchema?: { parse(args: unknown[]): unknown[] | unknown };
 }
 
+/** DBOS.registerWorkflow's options: the workflow's configuration, its name, and the class it belongs to. */
+export type RegisterWorkflowOptions = WorkflowConfig & { name?: string; className?: string; ctorOrProto?: object };
+
 export interface StepConfig {
   name?: string;
   retriesAllowed?: boolean;

@@ -3,51 +3,17 @@
 
 import { randomUUID } from 'node:crypto';
 import { DBOSMaxStepRetriesError, DBOSStepTimeoutError, DBOSUnexpectedStepError } from '../errors.js';
-import {
-  deserializeError,
-  deserializeValue,
-  NATIVE_SERIALIZATION,
-  PORTABLE_SERIALIZATION,
-  serializeError,
-  serializeValue,
-} from '../serialization/index.js';
+import { NATIVE_SERIALIZATION, PORTABLE_SERIALIZATION, serializeError, serializeValue } from '../serialization/index.js';
 import type { StepRow } from '../sysdb/rows.js';
 import { impatiently } from '../sysdb/retry.js';
 import { recordStep } from '../sysdb/steps.js';
-import { decodeStored } from './corruption.js';
-import { callAt, currentFrame, executionStorage, sleepUnlessStopped, type WorkflowContext } from './context.js';
-import type { Executor } from './executor.js';
+import { durably, replayRecorded, type Settle } from './replay.js';
+import { callAt, currentFrame, executionStorage, sleepUnlessStopped, type RunExecutor, type WorkflowContext } from './context.js';
 import type { Span } from '../tracing/tracing.js';
 import type { StepConfig } from './registry.js';
 import { persist } from './persist.js';
 
 const MAX_RETRY_INTERVAL_SECONDS = 3600;
-
-/**
- * What a recorded step holds: its output returned, or its error thrown (a replay does not run the step). A record
- * that cannot be decoded is a DBOSCorruptRowError, which also fails the run (see WorkflowContext.corruption).
- */
-export function replayRecorded<T>(recorded: StepRow): T {
-  if (recorded.error !== null) throw decodeRecorded(recorded, 'error', () => deserializeError(recorded.error!, recorded.serialization));
-  return decodeRecorded(recorded, 'output', () => deserializeValue<T>(recorded.output, recorded.serialization));
-}
-
-function decodeRecorded<T>(recorded: StepRow, column: 'output' | 'error', decode: () => T): T {
-  const ctx = currentFrame()?.workflow;
-  try {
-    return decodeStored(ctx?.workflowID ?? '(unknown)', `operation_outputs.${column} of step ${recorded.functionID} (${recorded.name})`, decode);
-  } catch (err) {
-    if (ctx && !ctx.corruption) ctx.corruption = err as Error;
-    throw err;
-  }
-}
-
-/** The recorded step at this ID, checked against the name this run expects there (the determinism check). */
-export function recordedStepNamed(ctx: WorkflowContext, functionID: number, name: string): StepRow | undefined {
-  const recorded = ctx.recordedStep(functionID);
-  if (recorded && recorded.name !== name) throw new DBOSUnexpectedStepError(ctx.workflowID, functionID, name, recorded.name);
-  return recorded;
-}
 
 export interface Checkpoint {
   output?: string | null;
@@ -63,7 +29,7 @@ export interface Checkpoint {
  * is returned, so every execution continues from the same outcome.
  */
 export async function checkpoint(
-  executor: Executor,
+  executor: RunExecutor,
   ctx: WorkflowContext,
   functionID: number,
   name: string,
@@ -98,13 +64,13 @@ export async function checkpoint(
  * A step the engine itself runs for the workflow (a management call, DBOS.now): its database work is the run's own,
  * so it waits out an outage as a checkpoint does rather than recording the outage as the step's error.
  */
-export function runEngineStep<T>(executor: Executor, fn: () => Promise<T> | T, name: string): Promise<T> {
+export function runEngineStep<T>(executor: RunExecutor, fn: () => Promise<T> | T, name: string): Promise<T> {
   return runStep(executor, fn, name, ENGINE_STEP);
 }
 
 const ENGINE_STEP: StepConfig = {};
 
-export function runStep<T>(executor: Executor, fn: () => Promise<T> | T, name: string, config: StepConfig): Promise<T> {
+export function runStep<T>(executor: RunExecutor, fn: () => Promise<T> | T, name: string, config: StepConfig): Promise<T> {
   const frame = currentFrame();
   if (!frame || frame.step) return Promise.resolve().then(fn);
   const ctx = frame.workflow;
@@ -112,38 +78,37 @@ export function runStep<T>(executor: Executor, fn: () => Promise<T> | T, name: s
   return executeStep(executor, ctx, functionID, fn, name, config);
 }
 
-async function executeStep<T>(
-  executor: Executor,
+function executeStep<T>(
+  executor: RunExecutor,
   ctx: WorkflowContext,
   functionID: number,
   fn: () => Promise<T> | T,
   name: string,
   config: StepConfig,
 ): Promise<T> {
-  ctx.throwIfStopped();
-  const recorded = recordedStepNamed(ctx, functionID, name);
-  if (recorded) return replayRecorded<T>(recorded);
-
-  const span = ctx.span && executor.tracing?.startStep(ctx.span, executor.spanIdentity(ctx), name, functionID);
-  if (!span) return runAttempts(executor, ctx, functionID, fn, name, config);
-  try {
-    const value = await runAttempts(executor, ctx, functionID, fn, name, config, span);
-    executor.tracing!.end(span);
-    return value;
-  } catch (error) {
-    executor.tracing!.end(span, error);
-    throw error;
-  }
+  return durably<T>(ctx, functionID, name, replayRecorded, async (settle) => {
+    const span = ctx.span && executor.tracing?.startStep(ctx.span, executor.spanIdentity(ctx), name, functionID);
+    if (!span) return runAttempts(executor, ctx, functionID, fn, name, config, settle);
+    try {
+      const value = await runAttempts(executor, ctx, functionID, fn, name, config, settle, span);
+      executor.tracing!.end(span);
+      return value;
+    } catch (error) {
+      executor.tracing!.end(span, error);
+      throw error;
+    }
+  });
 }
 
 /** Runs the step's attempts (with retries as configured) and checkpoints its outcome. */
 async function runAttempts<T>(
-  executor: Executor,
+  executor: RunExecutor,
   ctx: WorkflowContext,
   functionID: number,
   fn: () => Promise<T> | T,
   name: string,
   config: StepConfig,
+  settle: Settle<T>,
   span?: Span,
 ): Promise<T> {
   const startedAtEpochMs = Date.now();
@@ -183,7 +148,8 @@ async function runAttempts<T>(
         throw serializationError;
       }
       const adopted = await checkpoint(executor, ctx, functionID, name, { output, serialization: NATIVE_SERIALIZATION, startedAtEpochMs });
-      return adopted ? replayRecorded<T>(adopted) : outcome.value;
+      const { value } = outcome;
+      return settle(adopted, () => value);
     }
     ctx.throwIfStopped();
     errors.push(outcome.error as Error);
@@ -202,8 +168,9 @@ async function runAttempts<T>(
       serialization: NATIVE_SERIALIZATION,
       startedAtEpochMs,
     });
-    if (adopted) return replayRecorded<T>(adopted);
-    throw final;
+    return settle(adopted, () => {
+      throw final;
+    });
   }
 }
 
@@ -223,7 +190,7 @@ function withTimeout<T>(attempt: Promise<T>, name: string, timeoutMS: number): P
  * Durable sleep: the wake-up time is checkpointed before sleeping, so a workflow restarted mid-sleep sleeps only
  * for what is left. Outside a workflow it is a plain sleep.
  */
-export function durableSleep(executor: Executor, ms: number): Promise<void> {
+export function durableSleep(executor: RunExecutor, ms: number): Promise<void> {
   const frame = currentFrame();
   if (!frame || frame.step) return new Promise((r) => setTimeout(r, Math.max(0, ms)));
   const ctx = frame.workflow;
@@ -239,24 +206,24 @@ export function durableSleep(executor: Executor, ms: number): Promise<void> {
  * Records (or, on replay, reads back) a wake-up time under `DBOS.sleep` at this function ID. recv, getEvent and
  * getResult timeouts use the same record, each on a function ID of its own.
  */
-export async function recordDeadline(executor: Executor, ctx: WorkflowContext, functionID: number, wakeAt: number): Promise<number> {
-  ctx.throwIfStopped();
-  const recorded = recordedStepNamed(ctx, functionID, 'DBOS.sleep');
-  if (recorded) return Number(replayRecorded<number>(recorded));
-  const adopted = await checkpoint(executor, ctx, functionID, 'DBOS.sleep', {
-    output: JSON.stringify(wakeAt),
-    serialization: PORTABLE_SERIALIZATION,
-    startedAtEpochMs: Date.now(),
+export function recordDeadline(executor: RunExecutor, ctx: WorkflowContext, functionID: number, wakeAt: number): Promise<number> {
+  const recordedWakeAt = (recorded: StepRow) => Number(replayRecorded<number>(recorded));
+  return durably(ctx, functionID, 'DBOS.sleep', recordedWakeAt, async (settle) => {
+    const adopted = await checkpoint(executor, ctx, functionID, 'DBOS.sleep', {
+      output: JSON.stringify(wakeAt),
+      serialization: PORTABLE_SERIALIZATION,
+      startedAtEpochMs: Date.now(),
+    });
+    return settle(adopted, () => wakeAt);
   });
-  return adopted ? Number(replayRecorded<number>(adopted)) : wakeAt;
 }
 
 /** A value computed once and checkpointed (DBOS.now, DBOS.randomUUID): replays see the first run's value. */
-export function checkpointedValue<T>(executor: Executor, name: string, compute: () => T): Promise<T> {
+export function checkpointedValue<T>(executor: RunExecutor, name: string, compute: () => T): Promise<T> {
   return runEngineStep(executor, compute, name);
 }
 
 export const builtinSteps = {
-  now: (executor: Executor) => checkpointedValue(executor, 'DBOS.now', () => Date.now()),
-  randomUUID: (executor: Executor) => checkpointedValue(executor, 'DBOS.randomUUID', () => randomUUID()),
+  now: (executor: RunExecutor) => checkpointedValue(executor, 'DBOS.now', () => Date.now()),
+  randomUUID: (executor: RunExecutor) => checkpointedValue(executor, 'DBOS.randomUUID', () => randomUUID()),
 };

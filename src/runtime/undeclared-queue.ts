@@ -3,7 +3,7 @@
 // which then runs it. Nothing is lost, but a typo in a queue name would leave work waiting silently, so the first
 // such enqueue of each queue name in an engine says so in the log.
 
-import type { Logger } from './logger.js';
+import type { Logger } from '../logger.js';
 
 /** Whether the application has the queue; may throw for an enqueue the queue can never take (a partition key). */
 export type QueueCheck = (queueName: string, partitionKey: string | undefined) => boolean | Promise<boolean>;

@@ -3,7 +3,7 @@
 // for a timer longer than it can hold.
 
 import { callAt, MAX_TIMER_MS } from '../runtime/context.js';
-import type { Logger } from '../runtime/logger.js';
+import type { Logger } from '../logger.js';
 import type { CronSchedule } from './cron.js';
 
 /**

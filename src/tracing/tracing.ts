@@ -3,7 +3,7 @@
 // own tracer provider and exporter (OTLP or anything else); without one, the API's no-op tracer costs next to
 // nothing. `@opentelemetry/api` is an optional peer dependency: Transact loads it only when tracing is on.
 
-import type { Logger } from '../runtime/logger.js';
+import type { Logger } from '../logger.js';
 
 type OtelApi = typeof import('@opentelemetry/api');
 export type Span = import('@opentelemetry/api').Span;

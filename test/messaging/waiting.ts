@@ -1,7 +1,7 @@
 // Knowing when a workflow has started waiting: its recv (or read) has looked in the database at least once, so
 // whatever is sent from now on can only reach it through a wake-up (or the poll this test made long).
 
-import { systemDatabaseStats } from '../../src/dbos.js';
+import { systemDatabaseStats } from '../../src/process/state.js';
 import { waitUntil } from '../support/wait.js';
 
 function statementCount(names: string[]): number {

@@ -1,6 +1,8 @@
-// The claim must not scan the backlog: on a queue with 100,000 waiting workflows (and 200,000 finished ones beside
-// them), every access to workflow_status in the claim statements goes through an index, in PostgreSQL's custom and
-// generic plans alike, and on SQLite. Then a real claim takes the right 100 rows.
+// The claim must not scan the backlog: on a queue with 20,000 waiting workflows (and 40,000 finished ones beside
+// them: enough that either planner would scan the table if an index were missing), every access to workflow_status in
+// the claim statements goes through an index, in PostgreSQL's custom and generic plans alike, and on SQLite. Then a
+// real claim takes the right rows. What is asserted is the plan, not a timing: a timing on a shared machine proves
+// nothing either way.
 
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
@@ -11,8 +13,8 @@ import { CLAIM_STATEMENTS, claimQueuedWorkflows } from '../../src/sysdb/queues.j
 import { SqliteDriver } from '../../src/sysdb/sqlite-driver.js';
 import { describeEachBackend, dropFreshDatabases, freshDatabase } from '../support/backends.js';
 
-const BACKLOG = 100_000;
-const FINISHED = 200_000;
+const BACKLOG = 20_000;
+const FINISHED = 40_000;
 const NOW = `(EXTRACT(EPOCH FROM now()) * 1000)::bigint`;
 
 after(dropFreshDatabases);
@@ -121,7 +123,6 @@ describeEachBackend('the claim on a large backlog', (kind) => {
   });
 
   it('claims the first 100 by priority, then age, within the global limit', async () => {
-    const started = performance.now();
     const result = await claimQueuedWorkflows(db, {
       queueName: 'big',
       executorID: 'exec',
@@ -139,12 +140,10 @@ describeEachBackend('the claim on a large backlog', (kind) => {
         partitionRateLimit: null,
       },
     });
-    const ms = performance.now() - started;
     assert.equal(result.allowed, 70, '120 globally, 50 already running');
     assert.equal(result.claimed.length, 70);
     assert.ok(result.claimed.every((c) => c.row.priority === 0));
     const ids = result.claimed.map((c) => Number(c.row.workflowID.slice(1)));
     assert.deepEqual(ids, Array.from({ length: 70 }, (_, i) => (i + 1) * 3), 'priority 0 (every third), oldest first');
-    console.log(`# ${kind}: claimed 70 of ${BACKLOG} waiting in ${ms.toFixed(1)} ms`);
   });
 });

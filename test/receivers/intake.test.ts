@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, it } from 'node:test';
 import { DBOS, WorkflowQueue } from '../../src/index.js';
-import { systemDatabaseStats } from '../../src/dbos.js';
+import { systemDatabaseStats } from '../../src/process/state.js';
 import { MessageIntake, type IntakeHooks, type IntakeItem, type IntakeTarget } from '../../src/receivers/intake.js';
 import { KAFKA_ORDERED_QUEUE, KAFKA_QUEUE, kafkaWorkflowID, type KafkaMessage } from '../../src/receivers/kafka.js';
 import { describeEachBackend, dropFreshDatabases } from '../support/backends.js';

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { DBOSInvalidScheduleError } from '../../src/index.js';
 import { CronSchedule } from '../../src/scheduler/cron.js';
 import { TickLoop } from '../../src/scheduler/tick-loop.js';
-import { ConsoleLogger } from '../../src/runtime/logger.js';
+import { ConsoleLogger } from '../../src/logger.js';
 
 const iso = (dates: Iterable<Date>) => [...dates].map((d) => d.toISOString());
 const quiet = new ConsoleLogger('silent');

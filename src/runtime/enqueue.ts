@@ -1,5 +1,7 @@
-// Enqueueing from a process that runs no workflows (dbos-spec §4): the row is written the way DBOS's client writes it
-// (no executor, no application version unless given, so the latest version of the application takes it), and the
+// Enqueueing a workflow by name, with DBOS's ClientEnqueueOptions: one path for DBOSClient.enqueue (a process that
+// runs no workflows, dbos-spec §4) and DBOS.enqueueWorkflowWithOptions (src/runtime/enqueue-by-name.ts, which adds the
+// caller's executor and, inside a workflow, its parent step). A client's row is written the way DBOS's client writes
+// it (no executor, no application version unless given, so the latest version of the application takes it), and the
 // queue is announced so an idle dispatcher claims it at once.
 
 import { randomUUID } from 'node:crypto';
@@ -9,10 +11,11 @@ import {
   DBOSWorkflowConflictError,
   DBOSWorkflowIDInUseError,
 } from '../errors.js';
-import { NATIVE_SERIALIZATION, PORTABLE_SERIALIZATION, serializeArgs } from '../serialization/index.js';
+import { serializeArgs } from '../serialization/index.js';
 import type { SqlDriver } from '../sysdb/driver.js';
 import { announceQueuedWork } from '../sysdb/queues.js';
-import { insertOrFindDuplicate, type NewWorkflow, type ParentStep } from '../sysdb/workflows.js';
+import { insertOrFindDuplicate, type ParentStep } from '../sysdb/workflows.js';
+import { workflowRow } from './workflow-row.js';
 import { checkClassName, checkFunctionName, checkStartOptions } from '../validation.js';
 
 /** DBOS's ClientEnqueueOptions. */
@@ -50,7 +53,8 @@ export interface EnqueueOrigin {
   parent?: ParentStep;
 }
 
-export async function enqueueFromClient(
+/** Writes the row (with the parent's step, when `origin` has one) and returns the workflow's ID. */
+export async function enqueueByNameRow(
   db: SqlDriver,
   options: ClientEnqueueOptions,
   args: unknown[],
@@ -60,17 +64,14 @@ export async function enqueueFromClient(
 ): Promise<string> {
   if (!options.queueName || !options.workflowName) throw new DBOSError('enqueue needs a queueName and a workflowName');
   options = checkClientEnqueueOptions(options, origin?.parent !== undefined);
-  const priority = options.priority ?? 0;
   const portable = options.serializationType === 'portable';
   const inputs = serializeArgs(args, portable ? 'portable' : 'native', `the arguments of workflow ${options.workflowName}`);
   const workflowID = options.workflowID ?? randomUUID();
   const delayed = (options.delaySeconds ?? 0) > 0;
   const className = options.workflowClassName || null;
   const configName = options.workflowConfigName || null;
-  const creatorXid = randomUUID();
-  const row: NewWorkflow = {
+  const row = workflowRow({
     workflowID,
-    status: delayed ? 'DELAYED' : 'ENQUEUED',
     name: options.workflowName,
     className,
     configName,
@@ -80,22 +81,21 @@ export async function enqueueFromClient(
     applicationID: origin ? origin.applicationID : '',
     applicationName: options.applicationName ?? null,
     ownerXid: null,
-    creatorXid,
     timeoutMS: options.workflowTimeoutMS ?? null,
     deadlineEpochMS: null,
-    deduplicationID: options.deduplicationID ?? null,
-    priority,
-    queuePartitionKey: options.queuePartitionKey ?? null,
-    parentWorkflowID: origin?.parent?.workflowID ?? null,
-    serialization: portable ? PORTABLE_SERIALIZATION : NATIVE_SERIALIZATION,
-    delayUntilEpochMS: delayed ? Date.now() + Math.round(options.delaySeconds! * 1000) : null,
-    authenticatedUser: options.authenticatedUser ?? null,
-    authenticatedRoles: options.authenticatedRoles ? JSON.stringify(options.authenticatedRoles) : null,
-    assumedRole: null,
-    attributes: options.attributes ? JSON.stringify(options.attributes) : null,
-    scheduleName: scheduleName ?? null,
+    deduplicationID: options.deduplicationID,
+    priority: options.priority,
+    queuePartitionKey: options.queuePartitionKey,
+    parentWorkflowID: origin?.parent?.workflowID,
+    format: portable ? 'portable' : 'native',
+    delaySeconds: options.delaySeconds,
+    nowEpochMs: Date.now(),
+    authenticatedUser: options.authenticatedUser,
+    authenticatedRoles: options.authenticatedRoles,
+    attributes: options.attributes,
+    scheduleName,
     inputs: inputs.text,
-  };
+  });
   // `return-existing` applies outside workflow code; inside, a taken deduplication ID stays an error (recorded by
   // enqueue-by-name, so a replay agrees).
   const policy = origin?.parent ? undefined : options.duplicationPolicy;

@@ -1,45 +1,37 @@
-// The composition root: what `DBOS.launch()` builds and `DBOS.shutdown()` takes apart. It wires the engine, the
-// queues and messaging to one system database and its notifications, and runs the periodic sweeps.
+// The composition root: what `DBOS.launch()` builds and `DBOS.shutdown()` takes apart (src/process/lifecycle.ts
+// orders the two with the add-ons). It wires the engine, the queues and messaging to one system database and its
+// notifications, and runs the periodic sweeps.
 
-import { runtimeMessagingEnv, type RuntimeMessagingEnv } from './messaging/operation.js';
-import { MESSAGING_CHANNELS, wakeKeyForNotification } from './messaging/wakeups.js';
-import { DEFAULT_EXECUTOR_LEASE_MS } from './queues/heartbeat.js';
-import { QUEUE_CHANNELS, QueueService } from './queues/service.js';
-import { internalQueue } from './queues/workflow-queue.js';
-import { applicationNameOf, applicationVersionOf, executorIDOf, systemDatabaseLocation, type DBOSConfig } from './runtime/config.js';
-import { Executor } from './runtime/executor.js';
-import { checkConfig, reportLaunch } from './runtime/launch-report.js';
-import { loadTracing } from './tracing/tracing.js';
-import type { Logger } from './runtime/logger.js';
-import { outcomeKey } from './runtime/outcome.js';
-import type { Registry } from './runtime/registry.js';
-import { resolveDeclaredSchedules } from './scheduler/declared.js';
-import { Scheduler } from './scheduler/scheduler.js';
-import type { SqlDriver } from './sysdb/driver.js';
-import { openSystemDatabase } from './sysdb/open.js';
-import { INTERNAL_QUEUE } from './sysdb/rows.js';
-import { SCHEDULE_CHANNEL } from './sysdb/schedules.js';
-import { getLatestApplicationVersion, registerApplicationVersion } from './sysdb/versions.js';
-import { CANCEL_CHANNEL, cancelExpiredWorkflows, cancelledAmong, OUTCOME_CHANNEL, requeuePendingWorkflows } from './sysdb/workflows.js';
-
-export interface Runtime {
-  executor: Executor;
-  db: SqlDriver;
-  queues: QueueService;
-  scheduler: Scheduler;
-  sweep: NodeJS.Timeout;
-  latestVersion: boolean;
-  messaging: RuntimeMessagingEnv;
-}
+import { runtimeMessagingEnv } from '../messaging/operation.js';
+import { MESSAGING_CHANNELS, wakeKeyForNotification } from '../messaging/wakeups.js';
+import { DEFAULT_EXECUTOR_LEASE_MS } from '../queues/heartbeat.js';
+import { QUEUE_CHANNELS, QueueService } from '../queues/service.js';
+import { internalQueue } from '../queues/workflow-queue.js';
+import { applicationNameOf, applicationVersionOf, executorIDOf, systemDatabaseLocation, type DBOSConfig } from '../runtime/config.js';
+import { Executor } from '../runtime/executor.js';
+import { checkConfig, reportLaunch } from '../runtime/launch-report.js';
+import { loadTracing } from '../tracing/tracing.js';
+import type { Logger } from '../logger.js';
+import { outcomeKey } from '../runtime/outcome.js';
+import type { Registry } from '../runtime/registry.js';
+import { resolveDeclaredSchedules } from '../scheduler/declared.js';
+import { Scheduler } from '../scheduler/scheduler.js';
+import type { SqlDriver } from '../sysdb/driver.js';
+import { openSystemDatabase } from '../sysdb/open.js';
+import { INTERNAL_QUEUE } from '../sysdb/rows.js';
+import { SCHEDULE_CHANNEL } from '../sysdb/schedules.js';
+import { getLatestApplicationVersion, registerApplicationVersion } from '../sysdb/versions.js';
+import { CANCEL_CHANNEL, cancelExpiredWorkflows, cancelledAmong, OUTCOME_CHANNEL, requeuePendingWorkflows } from '../sysdb/workflows.js';
+import type { Launched } from './state.js';
 
 /** Opens the system database, recovers this executor's unfinished work and starts dispatching. */
-export async function launchRuntime(
+export async function launchEngine(
   config: DBOSConfig,
   registry: Registry,
   logger: Logger,
-  /** Called once the runtime can serve workflows, before any starts running (recovered or dequeued). */
-  onReady: (runtime: Runtime) => void,
-): Promise<Runtime> {
+  /** Called once the engine can serve workflows, before any starts running (recovered or dequeued). */
+  onReady: (launched: Launched) => void,
+): Promise<Launched> {
   const appName = applicationNameOf(config);
   const codeSchedules = resolveDeclaredSchedules((fn) => registry.forFunction(fn)); // before anything is written
   const location = systemDatabaseLocation(config, appName);
@@ -75,7 +67,7 @@ export async function launchRuntime(
       crossProcessNotifications: listening && location.kind === 'postgres',
       configuredPollMs: config.pollingIntervalMs,
     });
-    const state: Runtime = {
+    const state: Launched = {
       executor,
       db,
       queues: undefined as never,
@@ -83,6 +75,9 @@ export async function launchRuntime(
       sweep: undefined as never,
       latestVersion: true,
       messaging,
+      noteLatestVersion(latest) {
+        state.latestVersion = latest;
+      },
     };
     state.queues = new QueueService(executor, () => state.latestVersion, {
       listenQueues: config.listenQueues,
@@ -176,13 +171,13 @@ const VERSION_CHECK_EVERY_SWEEPS = 5;
  * Stops dispatching and sweeps, lets local runs finish for up to `waitMs`, gives the rest back to their queues, and
  * closes the database.
  */
-export async function stopRuntime(runtime: Runtime, waitMs: number): Promise<void> {
-  clearInterval(runtime.sweep);
-  await runtime.scheduler.stop();
-  await runtime.queues.stopDispatching();
-  await runtime.executor.stopAll(waitMs);
+export async function stopEngine(launched: Launched, waitMs: number): Promise<void> {
+  clearInterval(launched.sweep);
+  await launched.scheduler.stop();
+  await launched.queues.stopDispatching();
+  await launched.executor.stopAll(waitMs);
   // What is left goes back to its queues for a live executor to continue at once (fenced: nothing runs twice).
-  const allHandedBack = await runtime.executor.handBackStopped();
-  await runtime.queues.stopHeartbeat(allHandedBack);
-  await runtime.db.close();
+  const allHandedBack = await launched.executor.handBackStopped();
+  await launched.queues.stopHeartbeat(allHandedBack);
+  await launched.db.close();
 }

@@ -1,12 +1,12 @@
 // DBOS.enqueueWorkflowWithOptions: an application enqueues a workflow by name, with the client's options, without a
 // reference to its function (it may be implemented by another process, or in another language). The row is the one a
-// DBOSClient writes (src/client/enqueue.ts), stamped with this process and, inside a workflow, with its parent.
+// DBOSClient writes (src/runtime/enqueue.ts), stamped with this process and, inside a workflow, with its parent.
 
-import { checkClientEnqueueOptions, enqueueFromClient, type ClientEnqueueOptions } from './client/enqueue.js';
-import { currentFrame, nextStartStorage, type WorkflowContext } from './runtime/context.js';
-import type { Executor } from './runtime/executor.js';
-import { replayedChildStart, startChild } from './runtime/child-start.js';
-import { warnIfUndeclared } from './runtime/undeclared-queue.js';
+import { checkClientEnqueueOptions, enqueueByNameRow, type ClientEnqueueOptions } from './enqueue.js';
+import { currentFrame, nextStartStorage, type WorkflowContext } from './context.js';
+import type { Executor } from './executor.js';
+import { childStart, startChild } from './child-start.js';
+import { warnIfUndeclared } from './undeclared-queue.js';
 
 /** DBOS's EnqueueWorkflowOptions: the options of DBOSClient.enqueue. */
 export type EnqueueWorkflowOptions = ClientEnqueueOptions;
@@ -58,7 +58,7 @@ async function enqueueChecked(
     await warnIfUndeclared(executor, queueExists, executor.logger, options.queueName, options.queuePartitionKey);
   }
   const { identity } = executor;
-  const workflowID = await enqueueFromClient(executor.db, options, args, undefined, {
+  const workflowID = await enqueueByNameRow(executor.db, options, args, undefined, {
     executorID: identity.executorID,
     applicationID: identity.applicationID,
     parent: parent && {
@@ -83,12 +83,12 @@ async function enqueueAsChild(
   ctx: WorkflowContext,
   functionID: number,
 ): Promise<string> {
-  const replayed = replayedChildStart(ctx, functionID, options.workflowName);
-  if (replayed !== undefined) return replayed;
-  const startedAtEpochMs = Date.now();
-  const workflowID = options.workflowID ?? `${ctx.workflowID}-${functionID}`;
-  const asChild = { ctx, functionID, startedAtEpochMs };
-  return startChild(executor, ctx, functionID, options.workflowName, startedAtEpochMs, () =>
-    enqueueChecked(executor, queueExists, { ...options, workflowID }, args, asChild),
-  );
+  return childStart(ctx, functionID, options.workflowName, (settle) => {
+    const startedAtEpochMs = Date.now();
+    const workflowID = options.workflowID ?? `${ctx.workflowID}-${functionID}`;
+    const asChild = { ctx, functionID, startedAtEpochMs };
+    return startChild(executor, ctx, functionID, options.workflowName, startedAtEpochMs, settle, () =>
+      enqueueChecked(executor, queueExists, { ...options, workflowID }, args, asChild),
+    );
+  });
 }

@@ -7,7 +7,7 @@ export interface Logger {
   error(message: unknown, ...rest: unknown[]): void;
 }
 
-import { redactError, redactSecrets } from '../redact.js';
+import { redactError, redactSecrets } from './redact.js';
 
 /** Log arguments with the password of any database URL in them replaced (see src/redact.ts). */
 function redacted(args: unknown[]): unknown[] {
