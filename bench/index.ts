@@ -14,6 +14,7 @@ for (const [file, exportName] of [
   ['./queues.js', 'runQueueBench'],
   ['./notifications.js', 'runNotificationBench'],
   ['./transactions.js', 'runTransactionBench'],
+  ['./receivers.js', 'runReceiverBench'],
 ] as const) {
   if (!existsSync(new URL(file.replace(/\.js$/, '.ts'), import.meta.url))) continue;
   const mod = (await import(file)) as Record<string, (url?: string) => Promise<void>>;

@@ -40,6 +40,10 @@ try {
 
 entry('index.js', 'index.js');
 entry('kafka.js', 'receivers/kafka.js');
+entry('eventreceiver.js', 'receivers/api.js');
+entry('redis.js', 'receivers/redis.js');
+entry('nats.js', 'receivers/nats.js');
+entry('pg-changes.js', 'receivers/pg-changes.js');
 // transact/datasources/<library>: one entry each, loading only that library.
 const dataSources = ['nodepg', 'postgres', 'knex', 'kysely', 'drizzle', 'typeorm'];
 mkdirSync(join(cjs, 'datasources'), { recursive: true });
@@ -60,4 +64,6 @@ function copyDeclarations(dir) {
 }
 copyDeclarations(dist);
 // The subpath's declarations at the name its entry has.
-writeFileSync(join(cjs, 'kafka.d.ts'), "export * from './receivers/kafka.js';\n");
+for (const [name, target] of [['kafka', 'kafka'], ['eventreceiver', 'api'], ['redis', 'redis'], ['nats', 'nats'], ['pg-changes', 'pg-changes']]) {
+  writeFileSync(join(cjs, `${name}.d.ts`), `export * from './receivers/${target}.js';\n`);
+}

@@ -12,7 +12,7 @@ import { checkEnqueue, QueueCatalog } from './catalog.js';
 import { DelayedPromoter } from './delayed.js';
 import { Dispatcher } from './dispatcher.js';
 import { Heartbeat } from './heartbeat.js';
-import { declaredQueues, onQueueDeclared, type RegisterQueueOptions, type WorkflowQueue } from './workflow-queue.js';
+import { declaredQueues, isPollerQueue, onQueueDeclared, type RegisterQueueOptions, type WorkflowQueue } from './workflow-queue.js';
 
 /** How often the rows of `queues` are re-read (a notification naming an unknown queue re-reads them at once). */
 const CATALOG_REFRESH_MS = 1000;
@@ -60,7 +60,7 @@ export class QueueService {
   }
 
   private serves(queue: WorkflowQueue): boolean {
-    return queue.name === INTERNAL_QUEUE || this.listen === undefined || this.listen.has(queue.name);
+    return queue.name === INTERNAL_QUEUE || this.listen === undefined || this.listen.has(queue.name) || isPollerQueue(queue.name);
   }
 
   private serve(queue: WorkflowQueue): void {

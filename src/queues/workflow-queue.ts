@@ -359,7 +359,19 @@ export function onQueueDeclared(listener: (queue: WorkflowQueue) => void): () =>
 
 export const internalQueue = new WorkflowQueue(INTERNAL_QUEUE);
 
+/** Queues fed by a poller of this process (an event receiver): dispatched here even when listenQueues names others. */
+const pollerQueues = new Set<string>();
+
+export function registerPollerQueue(name: string): void {
+  pollerQueues.add(name);
+}
+
+export function isPollerQueue(name: string): boolean {
+  return pollerQueues.has(name);
+}
+
 /** Forgets the queues declared in code, except the internal one (DBOS.clearRegistry; never while launched). */
 export function forgetDeclaredQueues(): void {
   for (const name of [...declared.keys()]) if (name !== INTERNAL_QUEUE) declared.delete(name);
+  pollerQueues.clear();
 }

@@ -1,34 +1,49 @@
-// From a source's messages to durable workflows, exactly once per message, whatever the source (Kafka first).
-//  - Each message becomes a workflow whose ID is the message's identity (source, partition, group, offset). A message
-//    delivered again (after a crash, a rebalance, an offset reset) attaches to the workflow it already started.
-//  - Messages go in chunk by chunk, and a chunk's offset is committed (the `commit` hook) only once all its
-//    workflows are in the database: a crash in between redelivers the chunk, which the IDs make harmless.
+// From a source's messages to durable workflows, exactly once per message, whatever the source (Kafka, Redis
+// Streams, NATS JetStream, PostgreSQL table changes). Every receiver runs its messages through here.
+//  - Each message becomes a workflow whose ID is the message's identity in its source (Kafka: topic, partition,
+//    group, offset; Redis: stream key, group, entry ID; ...). A message delivered again (after a crash, a rebalance,
+//    a redelivery) finds its workflow stored already and is not run again.
+//  - Messages go in chunk by chunk, each chunk one batch insert (enqueueWorkflows, ./api.ts), and the source is
+//    acknowledged for a chunk (the `commit` hook) only once all its workflows are in the database: a crash in between
+//    redelivers the chunk, which the IDs make harmless.
 //  - A database that is away is waited out with backoff (heartbeating the source, so it keeps its partitions); the
-//    chunk is never skipped. A message that can never be enqueued (its ID taken by another workflow, say: a typed
-//    error, not an outage) is logged and skipped, so one bad message does not stop its partition for good.
-//  - Ordered intake (`partition` or `topic`) enqueues one message at a time on a partitioned queue with a
-//    concurrency of 1 per key, each row created strictly after the one before: the order the queue runs them in.
+//    chunk is never skipped. A message whose own content can never be stored (its arguments do not serialize, its ID
+//    is too long) is logged and dropped, so one bad message does not stop its partition for good; an error that
+//    would hit every message (the workflow is not registered) is retried and logged, never dropped.
+//  - Ordered intake gives each message the key of its partition on a queue with a concurrency of 1 per key, and
+//    stores a chunk's rows in order, each created strictly after the one before: the order the queue runs them in.
+//  - Flow control: when `maxUnfinished` workflows of the consumer's queue are stored but not finished, intake stops
+//    before the next chunk (`paused`) and the source stops reading until the backlog is down to half; so the
+//    process's memory stays bounded however far behind the workflows fall.
 
 import { DBOS } from '../dbos.js';
-import { startForReceiver } from '../process/state.js';
-import { DBOSError, DBOSExecutorNotInitializedError } from '../errors.js';
+import { engine as engineForAddOn } from '../process/state.js';
+import { DBOSInvalidWorkflowInputError } from '../errors.js';
 import type { AnyFunction } from '../runtime/registry.js';
+import { countUnfinishedOnQueues } from '../sysdb/batch-enqueue.js';
+import { enqueueWorkflows, prepareEnqueuedWorkflow, type PreparedWorkflow } from './api.js';
 
-/** `none`: in parallel; `partition`: one at a time per partition, in offset order; `topic`: per topic. */
 export type IntakeOrdering = 'none' | 'partition' | 'topic';
 
 export interface IntakeTarget {
-  /** The registered workflow, run as `fn(topic, partition, message)`. */
+  /** The registered workflow each message starts. */
   fn: AnyFunction;
-  /** For logs: the workflow's qualified name. */
+  /** For logs: the consumer, e.g. `Kafka consumer Orders.handle`. */
   label: string;
-  /** Makes a message's workflow ID. */
-  workflowID(topic: string, partition: number, offset: string): string;
   queueName: string;
-  ordering: IntakeOrdering;
-  /** The partition key of ordered intake (one workflow at a time per key). */
-  orderKey(topic: string, partition: number): string;
+  /** The most messages stored (and acknowledged) together. */
   batchSize: number;
+}
+
+/** One message, as the intake needs it. */
+export interface IntakeItem {
+  workflowID: string;
+  /** The workflow's arguments. */
+  args: unknown[];
+  /** Ordered intake: the queue partition key (one workflow at a time per key). */
+  partitionKey?: string;
+  /** For logs: where the message is in its source (`orders/2@1041`). */
+  position: string;
 }
 
 export interface IntakeBackoff {
@@ -39,93 +54,152 @@ export interface IntakeBackoff {
 }
 
 /** What the source offers while a batch is taken in. */
-export interface IntakeHooks {
-  /** Called after each chunk with the offset of its last message, once its workflows are in the database. */
-  commit(lastOffset: string): Promise<void>;
-  /** Keeps the source's session alive during a long wait. */
+export interface IntakeHooks<I extends IntakeItem = IntakeItem> {
+  /** Called after each chunk, once its workflows are in the database: acknowledge it to the source. */
+  commit(chunk: I[]): Promise<void>;
+  /** Keeps the source's session alive during a long wait; throws if the source took the batch away. */
   heartbeat(): Promise<void>;
   /** The source no longer wants this batch (a rebalance): stop without committing the rest. */
   abandoned(): boolean;
 }
 
+/** done: every message is stored and committed; stopped: the receiver stops or the source abandoned the batch; paused: see flow control. */
+export type TakeResult = 'done' | 'stopped' | 'paused';
+
+export interface IntakeOptions {
+  backoff: IntakeBackoff;
+  /** Aborted when the receiver stops: waits end, and what is not committed is redelivered later. */
+  stopped: AbortSignal;
+  /** Pause intake while this many workflows of a target's queue are stored but not finished (default 2,000). */
+  maxUnfinished?: number;
+}
+
+export const DEFAULT_MAX_UNFINISHED = 2000;
 const MAX_BACKOFF_MS = 30_000;
 /** A backoff heartbeats at least this often (well inside kafkajs's default 30 s session timeout). */
 const HEARTBEAT_EVERY_MS = 3_000;
+/** How often a paused intake counts the backlog again. */
+const DRAIN_POLL_MS = 200;
 
 export class MessageIntake {
-  /** The creation time given to the last ordered message, so the next one is strictly later. */
-  private lastOrderedAt = 0;
+  readonly maxUnfinished: number;
+  private readonly backlogs = new Map<string, Backlog>();
 
-  constructor(
-    private readonly backoff: IntakeBackoff,
-    /** Aborted when the receiver stops: waits end, and what is not committed is redelivered later. */
-    private readonly stopped: AbortSignal,
-  ) {}
-
-  /** Takes one partition's messages in, chunk by chunk. Returns false if it stopped before the end. */
-  async take<M extends { offset: string }>(target: IntakeTarget, topic: string, partition: number, messages: M[], hooks: IntakeHooks): Promise<boolean> {
-    for (let i = 0; i < messages.length; i += target.batchSize) {
-      if (hooks.abandoned() || this.stopped.aborted) return false;
-      const chunk = messages.slice(i, i + target.batchSize);
-      if (!(await this.untilEnqueued(target, topic, partition, chunk, hooks))) return false;
-      await hooks.commit(chunk[chunk.length - 1]!.offset);
-      await hooks.heartbeat();
-    }
-    return true;
+  constructor(private readonly options: IntakeOptions) {
+    this.maxUnfinished = options.maxUnfinished ?? DEFAULT_MAX_UNFINISHED;
   }
 
-  private async untilEnqueued<M extends { offset: string }>(
-    target: IntakeTarget,
-    topic: string,
-    partition: number,
-    messages: M[],
-    hooks: IntakeHooks,
-  ): Promise<boolean> {
-    let wait = this.backoff.retryTime;
+  private get stopped(): AbortSignal {
+    return this.options.stopped;
+  }
+
+  private backlog(queueName: string): Backlog {
+    let b = this.backlogs.get(queueName);
+    if (!b) this.backlogs.set(queueName, (b = new Backlog(queueName, this.maxUnfinished)));
+    return b;
+  }
+
+  /** Takes messages in, chunk by chunk, in order. */
+  async take<I extends IntakeItem>(target: IntakeTarget, items: I[], hooks: IntakeHooks<I>): Promise<TakeResult> {
+    const backlog = this.backlog(target.queueName);
+    for (let i = 0; i < items.length; i += target.batchSize) {
+      if (hooks.abandoned() || this.stopped.aborted) return 'stopped';
+      const chunk = items.slice(i, i + target.batchSize);
+      if (!(await backlog.roomFor(chunk.length))) return 'paused';
+      if (!(await this.untilStored(target, chunk, hooks))) return 'stopped';
+      backlog.added(chunk.length);
+      await hooks.commit(chunk);
+    }
+    return 'done';
+  }
+
+  /** Resolves once the backlog of `queueName` is down to half of maxUnfinished (or the receiver stops). */
+  async drained(queueName: string): Promise<void> {
+    const backlog = this.backlog(queueName);
+    while (!this.stopped.aborted) {
+      try {
+        if (await backlog.below(Math.floor(this.maxUnfinished / 2))) return;
+      } catch (err) {
+        DBOS.logger.debug(`Could not count the backlog of queue ${queueName}:`, err);
+      }
+      await pause(DRAIN_POLL_MS, this.stopped);
+    }
+  }
+
+  private async untilStored<I extends IntakeItem>(target: IntakeTarget, chunk: I[], hooks: IntakeHooks<I>): Promise<boolean> {
+    let wait = this.options.backoff.retryTime;
     for (;;) {
       try {
-        await this.enqueue(target, topic, partition, messages);
+        await this.store(target, chunk);
         return true;
       } catch (err) {
         if (this.stopped.aborted) return false;
-        DBOS.logger.warn(`${target.label}: could not enqueue ${messages.length} message(s) of ${topic}/${partition}; retrying in ${wait} ms:`, err);
+        DBOS.logger.warn(`${target.label}: could not store ${chunk.length} message(s) from ${chunk[0]!.position}; retrying in ${wait} ms:`, err);
         for (let left = wait; left > 0 && !this.stopped.aborted; left -= HEARTBEAT_EVERY_MS) {
           await pause(Math.min(left, HEARTBEAT_EVERY_MS), this.stopped);
-          await hooks.heartbeat().catch(() => {});
+          try {
+            await hooks.heartbeat();
+          } catch {
+            return false; // the source took the batch away (a rebalance): its new owner gets it
+          }
         }
         if (this.stopped.aborted || hooks.abandoned()) return false;
-        wait = Math.min(wait * this.backoff.multiplier, MAX_BACKOFF_MS);
+        wait = Math.min(wait * this.options.backoff.multiplier, MAX_BACKOFF_MS);
       }
     }
   }
 
-  private async enqueue<M extends { offset: string }>(target: IntakeTarget, topic: string, partition: number, messages: M[]): Promise<void> {
-    if (target.ordering === 'none') {
-      await Promise.all(messages.map((m) => this.enqueueOne(target, topic, partition, m, {})));
-      return;
+  private async store(target: IntakeTarget, chunk: IntakeItem[]): Promise<void> {
+    const prepared: PreparedWorkflow[] = [];
+    for (const item of chunk) {
+      try {
+        prepared.push(
+          await prepareEnqueuedWorkflow(target.fn, item.args, {
+            queueName: target.queueName,
+            workflowID: item.workflowID,
+            ...(item.partitionKey !== undefined ? { queuePartitionKey: item.partitionKey } : {}),
+          }),
+        );
+      } catch (err) {
+        // Only this message's own content: drop it. Anything else would hit every message: retried by the caller.
+        if (!(err instanceof DBOSInvalidWorkflowInputError)) throw err;
+        DBOS.logger.error(`${target.label}: message ${item.position} dropped, it can never be stored:`, err);
+      }
     }
-    const key = target.orderKey(topic, partition);
-    for (const m of messages) {
-      this.lastOrderedAt = Math.max(Date.now(), this.lastOrderedAt + 1);
-      await this.enqueueOne(target, topic, partition, m, { queuePartitionKey: key, createdAtEpochMs: this.lastOrderedAt });
-    }
+    await enqueueWorkflows(prepared);
+  }
+}
+
+/** The stored-but-unfinished workflows of one queue, counted in the database only when it may matter. */
+class Backlog {
+  /** The last count, plus what this process stored since. */
+  private estimate = 0;
+  private countedAt = 0;
+
+  constructor(
+    private readonly queueName: string,
+    private readonly limit: number,
+  ) {}
+
+  added(n: number): void {
+    this.estimate += n;
   }
 
-  private async enqueueOne<M extends { offset: string }>(
-    target: IntakeTarget,
-    topic: string,
-    partition: number,
-    message: M,
-    extra: { queuePartitionKey?: string; createdAtEpochMs?: number },
-  ): Promise<void> {
-    const workflowID = target.workflowID(topic, partition, message.offset);
-    try {
-      await startForReceiver(target.fn, [topic, partition, message], { workflowID, queueName: target.queueName, ...extra });
-    } catch (err) {
-      // A typed error (other than "not launched", which passes) says this message can never be enqueued: skip it.
-      if (!(err instanceof DBOSError) || err instanceof DBOSExecutorNotInitializedError) throw err;
-      DBOS.logger.error(`${target.label}: message ${topic}/${partition}@${message.offset} skipped:`, err);
-    }
+  private async count(): Promise<number> {
+    this.estimate = await countUnfinishedOnQueues(engineForAddOn('an event receiver').db, [this.queueName]);
+    this.countedAt = Date.now();
+    return this.estimate;
+  }
+
+  /** Whether `n` more fit under the limit (an empty backlog always takes a chunk, however large). */
+  async roomFor(n: number): Promise<boolean> {
+    if (this.estimate + n <= this.limit) return true;
+    const count = Date.now() - this.countedAt < 50 ? this.estimate : await this.count();
+    return count === 0 || count + n <= this.limit;
+  }
+
+  async below(level: number): Promise<boolean> {
+    return (await this.count()) <= level;
   }
 }
 

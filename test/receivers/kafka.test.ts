@@ -1,4 +1,4 @@
-// The Kafka receiver's own rules, short of a broker (this machine can install none): DBOS's workflow IDs and default
+// The Kafka receiver's own rules, without a broker (kafka-broker.test.ts has one): DBOS's workflow IDs and default
 // group IDs, options refused at registration, and launches that fail cleanly, leaving nothing running: a consumer
 // that is not a registered workflow, and a broker that cannot be reached (kafkajs really tries to connect).
 // How messages become workflows is MessageIntake's, tested in intake.test.ts.
