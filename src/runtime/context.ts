@@ -38,6 +38,8 @@ export class WorkflowContext {
    * whatever the workflow code does with the error: going on past a step whose outcome is unknown would diverge.
    */
   corruption?: Error;
+  /** Testing hook (src/testing/): set only by a crash or replay test's engine; see RunProbe. */
+  probe?: RunProbe;
 
   constructor(
     readonly workflowID: string,
@@ -106,6 +108,42 @@ export class WorkflowContext {
     if (this.stopReason === 'interrupted' && this.interruption) throw this.interruption;
     if (this.stopReason) throw new DBOSWorkflowCancelledError(this.workflowID);
   }
+}
+
+/**
+ * Where a run stands in one of its durable operations, as a RunProbe is told:
+ * - `before`: the operation is about to run for the first time (nothing of it has happened yet);
+ * - `replayed`: it is about to return what an earlier execution recorded at this function ID (`recorded`);
+ * - `during`: a step's function has been called and has not returned yet (one event per attempt);
+ * - `ran`: a step's attempt returned or threw, and nothing of its outcome is recorded yet;
+ * - `after`: the operation is over (its checkpoint written, or it failed);
+ * - `completing`: the workflow's function returned or threw, and its outcome is not recorded yet.
+ */
+export type ProbePoint = 'before' | 'replayed' | 'during' | 'ran' | 'after' | 'completing';
+
+export interface ProbeEvent {
+  point: ProbePoint;
+  functionID: number;
+  name: string;
+  /** `before` and `replayed`: the step an earlier execution recorded at this function ID, if any. */
+  recorded?: StepRow;
+  /** A child start: the child's ID the code asks for (`before`, `replayed`), or the one it got (`after`). */
+  childWorkflowID?: string;
+  /** `during` and `ran`: the attempt (from 1). */
+  attempt?: number;
+  /** `after` and `completing`: the operation's (or the workflow's) error, when it threw. */
+  error?: unknown;
+}
+
+/**
+ * TESTING HOOK, never set in production (src/testing/ sets it on the executors of a crash or replay test): told of
+ * every boundary of a run's durable operations (replay.ts, steps.ts) and of its end (executor.ts). A promise it
+ * returns is awaited before the run goes on, so a crash test holds a run at a boundary forever (as a killed process
+ * leaves it) and a replay test can refuse an operation the recorded history does not have (by throwing). Unset, it
+ * costs one property check per operation.
+ */
+export interface RunProbe {
+  at(ctx: WorkflowContext, event: ProbeEvent): void | Promise<void>;
 }
 
 export interface StepFrame {

@@ -129,11 +129,18 @@ async function runAttempts<T>(
           async () => fn(),
         );
       const attemptRun = config === ENGINE_STEP ? attemptInContext() : impatiently(attemptInContext);
+      if (ctx.probe) {
+        // TESTING HOOK (RunProbe, context.ts): the step's function is running; a crash test may abandon it here.
+        attemptRun.catch(() => {}); // a run held here forever never awaits the attempt
+        await ctx.probe.at(ctx, { point: 'during', functionID, name, attempt });
+      }
       const value = config.timeoutMS === undefined ? await attemptRun : await withTimeout(attemptRun, name, config.timeoutMS);
       outcome = { value };
     } catch (error) {
       outcome = { error };
     }
+    // TESTING HOOK (RunProbe, context.ts): the attempt is over and nothing of it is recorded yet.
+    if (ctx.probe) await ctx.probe.at(ctx, { point: 'ran', functionID, name, attempt, error: 'error' in outcome ? outcome.error : undefined });
     if ('value' in outcome) {
       let output: string;
       try {
