@@ -41,7 +41,7 @@ export interface ChildRun {
 }
 
 /** Runs the workflow in a child process until it kills itself at the crash point (or the workflow ends). */
-export async function runCrashInChild(run: ChildRun): Promise<{ crashed: boolean; events: Observed[]; error?: unknown }> {
+export async function runCrashInChild(run: ChildRun): Promise<{ crashed: boolean; events: Observed[]; error?: unknown; pid?: number }> {
   const order: ChildOrder = {
     module: moduleURL(run.module),
     workflow: run.workflow,
@@ -83,11 +83,11 @@ export async function runCrashInChild(run: ChildRun): Promise<{ crashed: boolean
     }, run.timeoutMs);
   });
   clearTimeout(timer);
-  if (exit.timedOut) return { crashed: false, events, error: new Error(`the child process did not reach the crash point within ${run.timeoutMs} ms`) };
-  if (crashing && exit.signal === 'SIGKILL') return { crashed: true, events };
-  if (finished && exit.code === 0) return { crashed: false, events };
+  if (exit.timedOut) return { crashed: false, events, pid: child.pid, error: new Error(`the child process did not reach the crash point within ${run.timeoutMs} ms`) };
+  if (crashing && exit.signal === 'SIGKILL') return { crashed: true, events, pid: child.pid };
+  if (finished && exit.code === 0) return { crashed: false, events, pid: child.pid };
   const why = failure ?? `exit ${exit.code ?? exit.signal}`;
-  return { crashed: false, events, error: new Error(`the child process failed (${why})${stderr ? `: ${stderr.trim()}` : ''}`) };
+  return { crashed: false, events, pid: child.pid, error: new Error(`the child process failed (${why})${stderr ? `: ${stderr.trim()}` : ''}`) };
 }
 
 function moduleURL(module: string | URL): string {

@@ -54,7 +54,10 @@ export interface CrashTestOptions {
   systemDatabaseUrl?: string;
   /** Which boundaries to crash at (default: all of BOUNDARIES). */
   boundaries?: readonly Boundary[];
-  /** Crash only at operations with these names (steps, `DBOS.sleep`, child workflows, …); default: every one. */
+  /**
+   * Crash only at operations with these names (steps, `DBOS.sleep`, child workflows, …; a workflow's own name for
+   * `beforeOutcome`); default: every one.
+   */
   operations?: readonly string[];
   /** Crash only inside the top-level workflow, not inside its children. Default false. */
   topLevelOnly?: boolean;
@@ -116,6 +119,8 @@ export interface BoundaryReport {
   reranAfterCheckpoint: StepRef[];
   nondeterminism: Divergence[];
   verifyError?: unknown;
+  /** With `childProcess`: the PID of the process that was SIGKILLed at the boundary. */
+  killedPid?: number;
   durationMs: number;
 }
 
@@ -224,7 +229,7 @@ class CrashTestRun {
       if (!boundary || !wanted.has(boundary)) continue;
       if (e.attempt !== undefined && e.attempt !== 1) continue;
       if (this.options.topLevelOnly && e.workflowID !== this.workflowID) continue;
-      if (boundary !== 'beforeOutcome' && this.options.operations && !this.options.operations.includes(e.name)) continue;
+      if (this.options.operations && !this.options.operations.includes(e.name)) continue;
       const key = `${e.workflowID}\u0000${e.functionID}\u0000${boundary}`;
       if (seen.has(key)) continue;
       seen.add(key);
@@ -329,6 +334,7 @@ class CrashTestRun {
       reranAfterCheckpoint,
       nondeterminism,
       verifyError,
+      killedPid: first.pid,
       durationMs: performance.now() - started,
     };
   }
@@ -400,6 +406,8 @@ export interface FirstRun {
   crashed: boolean;
   events: Observed[];
   error?: unknown;
+  /** The child process that ran it, when it ran in one. */
+  pid?: number;
 }
 
 function readHistoryOf(engine: Launched, ids: string[]): Promise<Map<string, RecordedWorkflow>> {

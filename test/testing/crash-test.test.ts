@@ -100,3 +100,34 @@ describeEachBackend('crashTest', (kind) => {
     assert.ok(early.nondeterminism.some((d) => d.kind === 'different step' && d.functionID === 1), early.problems.join('\n'));
   });
 });
+
+describeEachBackend('crashTest in a real process (SIGKILL)', (kind) => {
+  it('kills a child process at each boundary of the charge step and recovers here: the double charge is caught', async () => {
+    const killed: number[] = [];
+    const report = await crashTest(checkoutChargesTwice, ['order-5', 900], {
+      systemDatabaseUrl: kind === 'postgres' ? freshDatabase(kind, 'kitproc') : undefined,
+      childProcess: { module: new URL('./fixtures/workflows.ts', import.meta.url) },
+      operations: ['charge'],
+      setup: resetLedger,
+      verify: () => assert.equal(chargesOf('order-5'), 1, 'the card must be charged once'),
+    });
+    console.log(report.summary);
+    assert.deepEqual(
+      report.boundaries.map((b) => [b.label, b.crashed, b.ok]),
+      [
+        ['before step 1 (charge)', true, true],
+        ['during step 1 (charge)', true, false],
+        ['after it ran, before the checkpoint of step 1 (charge)', true, false],
+        ['after the checkpoint of step 1 (charge)', true, true],
+      ],
+    );
+    for (const b of report.boundaries) {
+      assert.ok(b.killedPid && b.killedPid !== process.pid, 'ran in another process');
+      killed.push(b.killedPid);
+      assert.ok(b.sameResult, b.label);
+    }
+    assert.equal(new Set(killed).size, 4, 'a process of its own for each crash');
+    // The killed process had charged; the recovery here charged again (the ledger is shared through a file).
+    assert.deepEqual(report.failures[0]!.ranTwice.map((s) => s.name), ['charge']);
+  });
+});
