@@ -3,6 +3,7 @@
 // needs no context parameter (as in DBOS).
 
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { engineNow, installedClock } from './clock.js';
 import { DBOSRunInterruptedError, DBOSWorkflowCancelledError } from '../errors.js';
 import type { SerializationFormat } from '../serialization/index.js';
 import type { StepRow } from '../sysdb/rows.js';
@@ -104,7 +105,7 @@ export class WorkflowContext {
 
   /** Called before every durable operation: a cancelled or expired run goes no further. */
   throwIfStopped(): void {
-    if (!this.stopReason && this.deadlineEpochMS !== null && Date.now() >= this.deadlineEpochMS) this.stop('cancelled');
+    if (!this.stopReason && this.deadlineEpochMS !== null && engineNow() >= this.deadlineEpochMS) this.stop('cancelled');
     if (this.stopReason === 'interrupted' && this.interruption) throw this.interruption;
     if (this.stopReason) throw new DBOSWorkflowCancelledError(this.workflowID);
   }
@@ -212,6 +213,8 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Calls `fn` at `epochMs`, however far away; returns a cancel function. */
 export function callAt(epochMs: number, fn: () => void): () => void {
+  const clock = installedClock(); // a test's virtual clock (clock.ts) keeps its own timers
+  if (clock) return clock.callAt(epochMs, fn);
   let timer: NodeJS.Timeout;
   const arm = () => {
     const left = epochMs - Date.now();
@@ -234,7 +237,7 @@ export function sleepUnlessStopped(ms: number, signal?: AbortSignal): Promise<vo
       signal?.removeEventListener('abort', done);
       resolve();
     };
-    const cancel = callAt(Date.now() + ms, done);
+    const cancel = callAt(engineNow() + ms, done);
     signal?.addEventListener('abort', done, { once: true });
   });
 }

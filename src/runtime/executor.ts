@@ -51,6 +51,7 @@ import { checkStartOptions } from '../validation.js';
 import { decodeStored, descriptiveProblems, unrunnableRow } from './corruption.js';
 import { Wakeups } from './wakeups.js';
 import { workflowRow } from './workflow-row.js';
+import { engineNow } from './clock.js';
 
 export interface Identity {
   executorID: string;
@@ -199,10 +200,10 @@ export class Executor implements RunExecutor {
     let deadline: number | null = null;
     if (typeof options.timeoutMS === 'number') {
       timeoutMS = options.timeoutMS;
-      deadline = queueName ? null : now + options.timeoutMS; // a queued workflow's deadline starts at dequeue
+      deadline = queueName ? null : engineNow() + options.timeoutMS; // a queued workflow's deadline starts at dequeue
     } else if (options.timeoutMS === undefined && parent?.deadlineEpochMS) {
       deadline = parent.deadlineEpochMS;
-      timeoutMS = Math.max(1, parent.deadlineEpochMS - now);
+      timeoutMS = Math.max(1, parent.deadlineEpochMS - engineNow());
     }
     const ownerXid = queueName ? null : randomUUID();
     const row = workflowRow({

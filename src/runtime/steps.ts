@@ -12,6 +12,7 @@ import { callAt, currentFrame, executionStorage, sleepUnlessStopped, type RunExe
 import type { Span } from '../tracing/tracing.js';
 import type { StepConfig } from './registry.js';
 import { persist } from './persist.js';
+import { engineNow } from './clock.js';
 
 const MAX_RETRY_INTERVAL_SECONDS = 3600;
 
@@ -188,7 +189,7 @@ async function runAttempts<T>(
 function withTimeout<T>(attempt: Promise<T>, name: string, timeoutMS: number): Promise<T> {
   let disarm: (() => void) | undefined;
   const expired = new Promise<never>((_, reject) => {
-    disarm = callAt(Date.now() + timeoutMS, () => reject(new DBOSStepTimeoutError(name, timeoutMS)));
+    disarm = callAt(engineNow() + timeoutMS, () => reject(new DBOSStepTimeoutError(name, timeoutMS)));
   });
   return Promise.race([attempt, expired]).finally(() => disarm?.());
 }
@@ -203,8 +204,8 @@ export function durableSleep(executor: RunExecutor, ms: number): Promise<void> {
   const ctx = frame.workflow;
   const functionID = ctx.nextFunctionID();
   return (async () => {
-    const wakeAt = await recordDeadline(executor, ctx, functionID, Date.now() + Math.max(0, ms));
-    await sleepUnlessStopped(wakeAt - Date.now(), ctx.signal);
+    const wakeAt = await recordDeadline(executor, ctx, functionID, engineNow() + Math.max(0, ms));
+    await sleepUnlessStopped(wakeAt - engineNow(), ctx.signal);
     ctx.throwIfStopped();
   })();
 }
@@ -231,6 +232,6 @@ export function checkpointedValue<T>(executor: RunExecutor, name: string, comput
 }
 
 export const builtinSteps = {
-  now: (executor: RunExecutor) => checkpointedValue(executor, 'DBOS.now', () => Date.now()),
+  now: (executor: RunExecutor) => checkpointedValue(executor, 'DBOS.now', () => engineNow()),
   randomUUID: (executor: RunExecutor) => checkpointedValue(executor, 'DBOS.randomUUID', () => randomUUID()),
 };

@@ -4,3 +4,5 @@ export { crashTest, assertCrashSafe, type CrashTestOptions, type CrashTestReport
 export { BOUNDARIES, type Boundary, type CrashPoint } from './probe.js';
 export { replayTest, assertReplays, ReplayStop, type ReplayTestOptions, type ReplayReport, type ReplayDivergence, type ReplaySide } from './replay-test.js';
 export { checkHistory, HISTORY_FORMAT, type WorkflowHistory, type HistoryStep } from '../management/history.js';
+export { VirtualClock, useVirtualClock, parseDuration } from './clock.js';
+export { testRuntime, type TestRuntime, type TestRuntimeOptions } from './runtime.js';
