@@ -1,6 +1,6 @@
 // After `tsc` has built the ES module build into dist/, adds the CommonJS entry points under dist/cjs/:
 //
-//   dist/cjs/index.js, dist/cjs/kafka.js   require() the ES module build (Node.js >= 20.19 loads ES modules from
+//   dist/cjs/index.js, kafka.js, testing.js require() the ES module build (Node.js >= 20.19 loads ES modules from
 //                                          require), so a process that both imports and requires Transact holds one
 //                                          engine state, one registry, one set of classes;
 //   dist/cjs/**/*.d.ts                     the declarations again, read as CommonJS (dist/cjs/package.json says so),
@@ -40,6 +40,7 @@ try {
 
 entry('index.js', 'index.js');
 entry('kafka.js', 'receivers/kafka.js');
+entry('testing.js', 'testing/index.js');
 
 // The declarations, under dist/cjs/ as they are under dist/.
 function copyDeclarations(dir) {
@@ -57,3 +58,4 @@ function copyDeclarations(dir) {
 copyDeclarations(dist);
 // The subpath's declarations at the name its entry has.
 writeFileSync(join(cjs, 'kafka.d.ts'), "export * from './receivers/kafka.js';\n");
+writeFileSync(join(cjs, 'testing.d.ts'), "export * from './testing/index.js';\n");

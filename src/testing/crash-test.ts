@@ -195,7 +195,7 @@ class CrashTestRun {
 
   private async referenceRun(): Promise<Reference> {
     const started = performance.now();
-    const location = this.space.next('reference');
+    const location = await this.space.next('reference');
     const info = this.info(0, location);
     await this.options.setup?.(info);
     const recorder = new Recorder();
@@ -242,7 +242,7 @@ class CrashTestRun {
 
   private async crashRun(index: number, crash: CrashPoint, reference: Reference): Promise<BoundaryReport> {
     const started = performance.now();
-    const location = this.space.next(`crash-${index}`);
+    const location = await this.space.next(`crash-${index}`);
     const info = this.info(index, location);
     const executorID = `crash-test-${index}`;
     await this.options.setup?.(info);

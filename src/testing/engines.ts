@@ -6,7 +6,7 @@
 // them, as a restarted process does.
 
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConsoleLogger, type Logger, type LogLevel } from '../logger.js';
@@ -28,21 +28,32 @@ export class ScratchSpace {
   private readonly schemas: string[] = [];
   private readonly prefix = `transact_test_${randomBytes(4).toString('hex')}`;
   private count = 0;
+  private template?: Promise<void>;
 
   /** `postgresUrl`: a PostgreSQL database to hold one schema per run (created if missing); else SQLite files. */
   constructor(private readonly postgresUrl?: string) {
     if (!postgresUrl) this.dir = mkdtempSync(join(tmpdir(), 'transact-testing-'));
   }
 
-  /** A system database nobody has used yet. */
-  next(tag: string): DatabaseLocation {
+  /** A system database nobody has used yet (on SQLite, a copy of one migrated once: a copy is faster than a migration). */
+  async next(tag: string): Promise<DatabaseLocation> {
     const n = ++this.count;
     if (this.postgresUrl) {
       const schema = `${this.prefix}_${n}`;
       this.schemas.push(schema);
       return { kind: 'postgres', url: this.postgresUrl, schema };
     }
-    return { kind: 'sqlite', file: join(this.dir!, `${n}-${tag.replace(/[^a-z0-9_-]/gi, '_')}.sqlite`) };
+    const template = join(this.dir!, 'template.sqlite');
+    if (!this.template) {
+      this.template = (async () => {
+        const db = await openSystemDatabase({ kind: 'sqlite', file: template }, { migrate: true, poolSize: 1 });
+        await db.close();
+      })();
+    }
+    await this.template;
+    const file = join(this.dir!, `${n}-${tag.replace(/[^a-z0-9_-]/gi, '_')}.sqlite`);
+    copyFileSync(template, file);
+    return { kind: 'sqlite', file };
   }
 
   /** Removes every database this space made. */
@@ -82,6 +93,8 @@ export async function launchTestEngine(options: EngineOptions): Promise<Launched
     applicationVersion: TEST_VERSION,
     runMigrations: true,
     systemDatabasePoolSize: Math.min(base.systemDatabasePoolSize ?? 4, 4),
+    // A test's database is thrown away: it must survive the process crashes the test makes, not a power cut.
+    sqliteSynchronous: base.sqliteSynchronous ?? 'NORMAL',
   };
   const logger: Logger = options.config?.logger ?? new ConsoleLogger(options.logLevel ?? 'error');
   const launched = await launchEngine(config, registry, logger, (ready) => {

@@ -127,7 +127,7 @@ async function readHistory(workflowID: string, options: ReplayTestOptions): Prom
 
 async function replay(history: WorkflowHistory, reg: RegisteredWorkflow, space: ScratchSpace, options: ReplayTestOptions): Promise<ReplayReport> {
   const probe = new ReplayProbe(history);
-  const location = space.next('replay');
+  const location = await space.next('replay');
   const executorID = 'replay-test';
   const engine = await launchTestEngine({ location, executorID, probe, config: options.config, logLevel: options.logLevel ?? 'silent' });
   let replayedOutcome: Outcome | undefined;
