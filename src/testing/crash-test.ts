@@ -567,7 +567,8 @@ export function describeOutcome(outcome: Outcome): string {
 }
 
 export function describeError(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return text.replace(/\s*\n\s*/g, ' '); // one line (an AssertionError's message has several)
 }
 
 function preview(value: unknown): string {
