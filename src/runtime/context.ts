@@ -41,6 +41,13 @@ export class WorkflowContext {
   corruption?: Error;
   /** Testing hook (src/testing/): set only by a crash or replay test's engine; see RunProbe. */
   probe?: RunProbe;
+  /**
+   * Checkpoints this run sent without waiting for them (a data source's transaction step, whose outcome its own
+   * committed transaction already holds: src/datasources/core.ts). The outcome is written once they have settled.
+   */
+  readonly pendingWrites = new Set<Promise<unknown>>();
+  /** Called once this run has recorded the workflow's outcome (SUCCESS or ERROR): best-effort clean-ups. */
+  readonly onOutcomeRecorded: Array<() => void> = [];
 
   constructor(
     readonly workflowID: string,
@@ -149,6 +156,8 @@ export interface RunProbe {
 
 export interface StepFrame {
   functionID: number;
+  /** A data source's transaction (src/datasources), not a plain step. */
+  transaction?: boolean;
   span?: Span;
   name: string;
   currentAttempt: number;
@@ -192,6 +201,9 @@ export interface ExecutionFrame {
 }
 
 export const executionStorage = new AsyncLocalStorage<ExecutionFrame>();
+
+/** Set while a data source's transaction function runs (src/datasources), inside a workflow or outside one. */
+export const transactionStorage = new AsyncLocalStorage<{ dataSource: string }>();
 
 export function currentFrame(): ExecutionFrame | undefined {
   return executionStorage.getStore();

@@ -428,6 +428,8 @@ export class Executor implements RunExecutor {
       } catch (error) {
         failure = { error };
       }
+      // Checkpoints sent without waiting (data-source transactions) are in the database before the outcome is.
+      while (ctx.pendingWrites.size > 0) await Promise.allSettled([...ctx.pendingWrites]);
       // TESTING HOOK (RunProbe, context.ts): a crash test may hold the run here, before its outcome is recorded.
       if (ctx.probe) await ctx.probe.at(ctx, { point: 'completing', functionID: ctx.peekFunctionID(), name: ctx.workflowName, error: failure?.error });
       // A stopped run records nothing: a cancellation is already recorded, and a run stopped by a shutdown or
@@ -463,6 +465,7 @@ export class Executor implements RunExecutor {
       if (ctx.span) this.tracing!.end(ctx.span, failure?.error);
       if (ctx.stopped === 'shutdown') this.parked.set(ctx.workflowID, ctx.ownerXid);
       if (ctx.stopped === 'interrupted') this.retryInterrupted(ctx);
+      if (outcome.status !== 'PARKED') for (const cleanUp of ctx.onOutcomeRecorded) cleanUp();
       // A workflow taken back to its queue may be claimed again by this process while the old run ends.
       if (this.localRuns.get(ctx.workflowID)?.context === ctx) this.localRuns.delete(ctx.workflowID);
       this.wakeups.wake(outcomeKey(ctx.workflowID));
