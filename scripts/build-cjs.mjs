@@ -1,6 +1,6 @@
 // After `tsc` has built the ES module build into dist/, adds the CommonJS entry points under dist/cjs/:
 //
-//   dist/cjs/index.js, dist/cjs/kafka.js   require() the ES module build (Node.js >= 20.19 loads ES modules from
+//   dist/cjs/index.js, kafka.js, testing.js require() the ES module build (Node.js >= 20.19 loads ES modules from
 //                                          require), so a process that both imports and requires Transact holds one
 //                                          engine state, one registry, one set of classes;
 //   dist/cjs/**/*.d.ts                     the declarations again, read as CommonJS (dist/cjs/package.json says so),
@@ -44,6 +44,7 @@ entry('eventreceiver.js', 'receivers/api.js');
 entry('redis.js', 'receivers/redis.js');
 entry('nats.js', 'receivers/nats.js');
 entry('pg-changes.js', 'receivers/pg-changes.js');
+entry('testing.js', 'testing/index.js');
 // transact/datasources/<library>: one entry each, loading only that library.
 const dataSources = ['nodepg', 'postgres', 'knex', 'kysely', 'drizzle', 'typeorm'];
 mkdirSync(join(cjs, 'datasources'), { recursive: true });
@@ -64,6 +65,6 @@ function copyDeclarations(dir) {
 }
 copyDeclarations(dist);
 // The subpath's declarations at the name its entry has.
-for (const [name, target] of [['kafka', 'kafka'], ['eventreceiver', 'api'], ['redis', 'redis'], ['nats', 'nats'], ['pg-changes', 'pg-changes']]) {
+for (const [name, target] of [['kafka', 'kafka'], ['eventreceiver', 'api'], ['redis', 'redis'], ['nats', 'nats'], ['pg-changes', 'pg-changes'], ['testing', '../testing/index']]) {
   writeFileSync(join(cjs, `${name}.d.ts`), `export * from './receivers/${target}.js';\n`);
 }

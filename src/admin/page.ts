@@ -84,6 +84,7 @@ export const CONSOLE_HTML = `<!doctype html>
       <label><input id="deleteChildren" type="checkbox"> with children</label>
       <button type="button" data-act="delete" class="danger">Delete</button>
     </span>
+    <button type="button" data-act="export" title="its input, outcome and every step as recorded, for replayTest (transact/testing)">Export history</button>
   </div>
   <div id="actionMessage" class="message" role="status"></div>
   <div id="wfBody"></div>
@@ -589,8 +590,24 @@ export const CONSOLE_JS = String.raw`'use strict';
     var s = d.steps.filter(function (x) { return x.functionID === n; })[0];
     return s ? ' (' + s.name + ')' : '';
   }
+  // The recorded execution as a JSON file (nothing changes, so nothing to confirm), for replayTest of transact/testing.
+  function exportHistory(id) {
+    say('#actionMessage', '', 'Exporting\u2026');
+    return api('/api/workflows/' + encodeURIComponent(id) + '/history').then(function (history) {
+      var url = URL.createObjectURL(new Blob([JSON.stringify(history, null, 2) + '\n'], { type: 'application/json' }));
+      var link = document.createElement('a');
+      link.href = url;
+      link.download = 'workflow-' + id.replace(/[^A-Za-z0-9._-]/g, '_') + '.history.json';
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+      setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
+      say('#actionMessage', 'ok', 'Exported the history of ' + id + ' (' + history.workflow.status + ', ' + history.steps.length + ' steps) as ' + link.download + '.');
+    }).catch(function (err) { var o = outcome(err); say('#actionMessage', o[0], o[1]); });
+  }
   function act(action) {
     var id = view.id;
+    if (action === 'export') return exportHistory(id);
     var w = current.detail && current.detail.workflow;
     var stepText = $('#forkStep').value.trim();
     var body = {};

@@ -16,6 +16,7 @@
 //   GET  /api/workflows?status=&name=&queue=&version=&executor=&search=&from=&to=&parent=&topLevel=1&children=1&forks=1&limit=&offset=
 //                                            newest first: { workflows, total, limit, offset }
 //   GET  /api/workflows/:id                  { workflow, steps, children, forks }
+//   GET  /api/workflows/:id/history          its recorded execution (DBOSClient.exportWorkflowHistory), for replayTest
 //   POST /api/workflows/:id/cancel|resume    POST /api/workflows/:id/fork {startStep, newWorkflowID?}
 //   POST /api/workflows/:id/rewind {startStep?}                       POST /api/workflows/:id/delete {deleteChildren?}
 //   POST /api/bulk/preview {action, filter}  how many workflows a bulk cancel/resume would touch, and which
@@ -222,6 +223,11 @@ class Console {
         c.listWorkflows({ ...related, forkedFrom: name }),
       ]);
       return { workflow, steps: steps ?? [], children: children.map(summary), forks: forks.map(summary) };
+    }
+    if (method === 'GET' && area === 'workflows' && name !== undefined && action === 'history') {
+      const history = await c.exportWorkflowHistory(name);
+      if (!history) throw new NotFound(`workflow ${name} does not exist`);
+      return history;
     }
     if (method === 'POST' && area === 'workflows' && name !== undefined) {
       const b = await body();

@@ -13,7 +13,7 @@
 // Everything stored (IDs, names, errors) is printed with control characters escaped: a workflow ID holding a
 // terminal escape sequence cannot repaint the operator's terminal.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isLoopback, startAdminServer } from '../admin/server.js';
@@ -82,6 +82,9 @@ stack as stored.`,
   'workflow steps': `usage: transact workflow steps <id>
 Show a workflow's steps in order: when each started, how long it took, its output or error (stacks below the table),
 the child workflow it started; a durable sleep shows the time it sleeps until.`,
+  'workflow export': `usage: transact workflow export <id> [--out FILE]
+Export a workflow's recorded execution as JSON (its input, outcome and every step, values as stored), to stdout or to
+FILE, for replayTest of transact/testing: check new code against recorded executions before it ships.`,
   'workflow cancel': `usage: transact workflow cancel <id>
 Cancel a PENDING, ENQUEUED or DELAYED workflow (its current step finishes; no further step starts). A finished or
 already cancelled workflow is refused (exit 4) with the reason.`,
@@ -144,6 +147,7 @@ Commands (transact <command> --help for one):
   workflow list [filters]          list workflows, newest first
   workflow get <id>                one workflow, with its input, output and error stack
   workflow steps <id>              its steps, with times and durations
+  workflow export <id> [--out F]   its recorded execution as JSON, for replayTest (transact/testing)
   workflow cancel <id>             workflow resume <id>
   workflow fork <id> --step N      workflow rewind <id> [--step N]
   workflow delete <id>...          workflow set-priority <id> <n>      workflow set-delay <id> <seconds>
@@ -223,6 +227,7 @@ const OPTIONS = {
   'oldest-first': { type: 'boolean', default: false },
   step: { type: 'string' },
   'new-id': { type: 'string' },
+  out: { type: 'string' },
   children: { type: 'boolean', default: false },
   yes: { type: 'boolean', default: false },
   concurrency: { type: 'string' },
@@ -366,6 +371,16 @@ export async function main(
       const steps = await client.listWorkflowSteps(needID());
       if (!steps) throw new NotFound(`workflow ${id} does not exist`);
       print(steps, () => formatSteps(steps));
+    } else if (key === 'workflow export') {
+      const history = await client.exportWorkflowHistory(needID());
+      if (!history) throw new NotFound(`workflow ${id} does not exist`);
+      const text = JSON.stringify(history, null, 2); // JSON escapes control characters: safe on a terminal
+      if (values.out) {
+        writeFileSync(values.out, `${text}\n`, { mode: 0o600 });
+        out(values.json ? JSON.stringify({ exported: id, file: values.out, steps: history.steps.length }) : `exported ${safeText(id!)} (${history.workflow.status}, ${history.steps.length} steps) to ${safeText(values.out)}`);
+      } else {
+        out(text);
+      }
     } else if (key === 'workflow cancel') {
       const done = await cancelOne(client, needID());
       print(done, () => done.message);

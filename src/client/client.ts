@@ -18,6 +18,7 @@ import {
   type WorkflowDelay,
 } from '../management/control.js';
 import { enqueueByNameRow, type ClientEnqueueOptions } from '../runtime/enqueue.js';
+import { exportHistory, type WorkflowHistory } from '../management/history.js';
 import { renameApplication, type ApplicationRowCounts, type RenameApplicationOptions } from '../management/applications.js';
 import { debounceWorkflow, enqueueDebounced, type DebounceRequest } from '../queues/debounce.js';
 import {
@@ -170,6 +171,14 @@ export class DBOSClient {
 
   listWorkflowSteps(workflowID: string, options: ListWorkflowStepsOptions = {}): Promise<StepInfo[] | undefined> {
     return listWorkflowSteps(this.db, workflowID, options);
+  }
+
+  /**
+   * The workflow's recorded execution as a JSON document (its input, outcome and every step, values as stored), for
+   * `replayTest` of transact/testing; undefined when there is no such workflow.
+   */
+  exportWorkflowHistory(workflowID: string): Promise<WorkflowHistory | undefined> {
+    return exportHistory(this.db, workflowID);
   }
 
   /** The first of these workflows to finish (leave PENDING, ENQUEUED and DELAYED). */

@@ -3,6 +3,7 @@
 
 import { currentFrame, type WorkflowContext } from '../runtime/context.js';
 import { durably } from '../runtime/replay.js';
+import { engineNow } from '../runtime/clock.js';
 import { checkpoint, recordDeadline } from '../runtime/steps.js';
 import { waitFor } from '../runtime/wakeups.js';
 import { DBOSInvalidWorkflowTransitionError } from '../errors.js';
@@ -91,7 +92,8 @@ export function getEvent<T>(rt: RuntimeMessagingEnv, workflowID: string, key: st
     const timeoutMs = resolveTimeoutMs(options);
     const pollIntervalMs = resolvePollingIntervalMs(options) ?? rt.messagePollMs;
     const startedAt = Date.now();
-    const deadline = timeoutMs > 0 ? await recordDeadline(rt.executor, ctx, timeoutFunctionID, startedAt + timeoutMs) : startedAt;
+    const now = engineNow(); // a test's virtual clock may move it (src/runtime/clock.ts)
+    const deadline = timeoutMs > 0 ? await recordDeadline(rt.executor, ctx, timeoutFunctionID, now + timeoutMs) : now;
     const found = await waitForEvent(rt, workflowID, key, deadline, pollIntervalMs, ctx.signal);
     ctx.throwIfStopped();
     const adopted = await checkpoint(rt.executor, ctx, functionID, GET_EVENT, {

@@ -8,6 +8,7 @@ import { currentFrame, type WorkflowContext } from '../runtime/context.js';
 import { durably, replayRecorded, type Settle } from '../runtime/replay.js';
 import { checkpoint, recordDeadline } from '../runtime/steps.js';
 import { waitFor } from '../runtime/wakeups.js';
+import { engineNow } from '../runtime/clock.js';
 import { NATIVE_SERIALIZATION, serializeError } from '../serialization/index.js';
 import {
   insertMessage,
@@ -163,7 +164,8 @@ async function receiveFresh<T>(
   const timeoutMs = resolveTimeoutMs(options);
   const pollIntervalMs = resolvePollingIntervalMs(options) ?? rt.messagePollMs;
   const startedAt = Date.now();
-  const deadline = timeoutMs > 0 ? await recordDeadline(rt.executor, ctx, timeoutFunctionID, startedAt + timeoutMs) : startedAt;
+  const now = engineNow(); // a test's virtual clock may move it (src/runtime/clock.ts)
+  const deadline = timeoutMs > 0 ? await recordDeadline(rt.executor, ctx, timeoutFunctionID, now + timeoutMs) : now;
 
   // One statement both checks for a message and, when there is one, takes it and records the step.
   const attempt = async (final: boolean): Promise<{ value: T | null } | undefined> => {

@@ -24,8 +24,16 @@ import { checkpoint } from './steps.js';
  * A child start at `functionID` of the parent: on replay, the child the first run started (its ID), or the refusal it
  * met thrown again; on a fresh run, `fresh`, which prepares the start and hands it to startChild with `settle`.
  */
-export function childStart(ctx: WorkflowContext, functionID: number, name: string, fresh: (settle: Settle<string>) => Promise<string>): Promise<string> {
-  return durably(ctx, functionID, name, (recorded) => recordedChild(ctx, functionID, name, recorded), fresh);
+export function childStart(
+  ctx: WorkflowContext,
+  functionID: number,
+  name: string,
+  fresh: (settle: Settle<string>) => Promise<string>,
+  /** The child's ID the code asks for (default `<parentID>-<functionID>`), told to a testing probe only. */
+  requestedID?: string,
+): Promise<string> {
+  const childID = ctx.probe ? (requestedID ?? `${ctx.workflowID}-${functionID}`) : undefined;
+  return durably(ctx, functionID, name, (recorded) => recordedChild(ctx, functionID, name, recorded), fresh, childID);
 }
 
 /**

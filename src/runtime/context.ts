@@ -3,6 +3,7 @@
 // needs no context parameter (as in DBOS).
 
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { engineNow, installedClock } from './clock.js';
 import { DBOSRunInterruptedError, DBOSWorkflowCancelledError } from '../errors.js';
 import type { SerializationFormat } from '../serialization/index.js';
 import type { StepRow } from '../sysdb/rows.js';
@@ -38,6 +39,8 @@ export class WorkflowContext {
    * whatever the workflow code does with the error: going on past a step whose outcome is unknown would diverge.
    */
   corruption?: Error;
+  /** Testing hook (src/testing/): set only by a crash or replay test's engine; see RunProbe. */
+  probe?: RunProbe;
   /**
    * Checkpoints this run sent without waiting for them (a data source's transaction step, whose outcome its own
    * committed transaction already holds: src/datasources/core.ts). The outcome is written once they have settled.
@@ -109,10 +112,46 @@ export class WorkflowContext {
 
   /** Called before every durable operation: a cancelled or expired run goes no further. */
   throwIfStopped(): void {
-    if (!this.stopReason && this.deadlineEpochMS !== null && Date.now() >= this.deadlineEpochMS) this.stop('cancelled');
+    if (!this.stopReason && this.deadlineEpochMS !== null && engineNow() >= this.deadlineEpochMS) this.stop('cancelled');
     if (this.stopReason === 'interrupted' && this.interruption) throw this.interruption;
     if (this.stopReason) throw new DBOSWorkflowCancelledError(this.workflowID);
   }
+}
+
+/**
+ * Where a run stands in one of its durable operations, as a RunProbe is told:
+ * - `before`: the operation is about to run for the first time (nothing of it has happened yet);
+ * - `replayed`: it is about to return what an earlier execution recorded at this function ID (`recorded`);
+ * - `during`: a step's function has been called and has not returned yet (one event per attempt);
+ * - `ran`: a step's attempt returned or threw, and nothing of its outcome is recorded yet;
+ * - `after`: the operation is over (its checkpoint written, or it failed);
+ * - `completing`: the workflow's function returned or threw, and its outcome is not recorded yet.
+ */
+export type ProbePoint = 'before' | 'replayed' | 'during' | 'ran' | 'after' | 'completing';
+
+export interface ProbeEvent {
+  point: ProbePoint;
+  functionID: number;
+  name: string;
+  /** `before` and `replayed`: the step an earlier execution recorded at this function ID, if any. */
+  recorded?: StepRow;
+  /** A child start: the child's ID the code asks for (`before`, `replayed`), or the one it got (`after`). */
+  childWorkflowID?: string;
+  /** `during` and `ran`: the attempt (from 1). */
+  attempt?: number;
+  /** `after` and `completing`: the operation's (or the workflow's) error, when it threw. */
+  error?: unknown;
+}
+
+/**
+ * TESTING HOOK, never set in production (src/testing/ sets it on the executors of a crash or replay test): told of
+ * every boundary of a run's durable operations (replay.ts, steps.ts) and of its end (executor.ts). A promise it
+ * returns is awaited before the run goes on, so a crash test holds a run at a boundary forever (as a killed process
+ * leaves it) and a replay test can refuse an operation the recorded history does not have (by throwing). Unset, it
+ * costs one property check per operation.
+ */
+export interface RunProbe {
+  at(ctx: WorkflowContext, event: ProbeEvent): void | Promise<void>;
 }
 
 export interface StepFrame {
@@ -186,6 +225,8 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Calls `fn` at `epochMs`, however far away; returns a cancel function. */
 export function callAt(epochMs: number, fn: () => void): () => void {
+  const clock = installedClock(); // a test's virtual clock (clock.ts) keeps its own timers
+  if (clock) return clock.callAt(epochMs, fn);
   let timer: NodeJS.Timeout;
   const arm = () => {
     const left = epochMs - Date.now();
@@ -208,7 +249,7 @@ export function sleepUnlessStopped(ms: number, signal?: AbortSignal): Promise<vo
       signal?.removeEventListener('abort', done);
       resolve();
     };
-    const cancel = callAt(Date.now() + ms, done);
+    const cancel = callAt(engineNow() + ms, done);
     signal?.addEventListener('abort', done, { once: true });
   });
 }

@@ -90,5 +90,5 @@ async function enqueueAsChild(
     return startChild(executor, ctx, functionID, options.workflowName, startedAtEpochMs, settle, () =>
       enqueueChecked(executor, queueExists, { ...options, workflowID }, args, asChild),
     );
-  });
+  }, options.workflowID);
 }

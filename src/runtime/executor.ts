@@ -37,7 +37,7 @@ import {
   setWorkflowSerialization,
   type NewWorkflow,
 } from '../sysdb/workflows.js';
-import { callAt, currentFrame, executionStorage, nextStartStorage, WorkflowContext, type LeaseGuard, type RunExecutor } from './context.js';
+import { callAt, currentFrame, executionStorage, nextStartStorage, WorkflowContext, type LeaseGuard, type RunExecutor, type RunProbe } from './context.js';
 import type { SpanIdentity, Tracing } from '../tracing/tracing.js';
 import type { Logger } from '../logger.js';
 import { awaitFinished, awaitOutcome, outcomeKey, settleOutcome } from './outcome.js';
@@ -51,6 +51,7 @@ import { checkStartOptions } from '../validation.js';
 import { decodeStored, descriptiveProblems, unrunnableRow } from './corruption.js';
 import { Wakeups } from './wakeups.js';
 import { workflowRow } from './workflow-row.js';
+import { engineNow } from './clock.js';
 
 export interface Identity {
   executorID: string;
@@ -117,6 +118,8 @@ export class Executor implements RunExecutor {
   /** `enablePatching` from the config: DBOS.patch and DBOS.deprecatePatch are refused without it. */
   patchingEnabled = false;
   shuttingDown = false;
+  /** TESTING HOOK (RunProbe, context.ts): told of every run's durable operations; set by src/testing/ only. */
+  probe?: RunProbe;
 
   constructor(
     readonly db: SqlDriver,
@@ -169,7 +172,7 @@ export class Executor implements RunExecutor {
     options = checkStartOptions(options); // before anything is read or written
     if (parent && functionID !== undefined) {
       const checked = options;
-      return childStart(parent, functionID, reg.name, (settle) => this.startFresh(reg, args, checked, parent, functionID, settle));
+      return childStart(parent, functionID, reg.name, (settle) => this.startFresh(reg, args, checked, parent, functionID, settle), checked.workflowID);
     }
     return this.startFresh(reg, args, options, undefined, undefined);
   }
@@ -197,10 +200,10 @@ export class Executor implements RunExecutor {
     let deadline: number | null = null;
     if (typeof options.timeoutMS === 'number') {
       timeoutMS = options.timeoutMS;
-      deadline = queueName ? null : now + options.timeoutMS; // a queued workflow's deadline starts at dequeue
+      deadline = queueName ? null : engineNow() + options.timeoutMS; // a queued workflow's deadline starts at dequeue
     } else if (options.timeoutMS === undefined && parent?.deadlineEpochMS) {
       deadline = parent.deadlineEpochMS;
-      timeoutMS = Math.max(1, parent.deadlineEpochMS - now);
+      timeoutMS = Math.max(1, parent.deadlineEpochMS - engineNow());
     }
     const ownerXid = queueName ? null : randomUUID();
     const row = workflowRow({
@@ -394,6 +397,7 @@ export class Executor implements RunExecutor {
     );
     const format: SerializationFormat = row.serialization === PORTABLE_SERIALIZATION ? 'portable' : 'native';
     context.serializationFormat = format;
+    context.probe = this.probe; // TESTING HOOK: set by src/testing/ only
     const done = this.execute(reg, context, args, format, reg.instanceMethod ? instance : reg.thisArg);
     this.localRuns.set(workflowID, { context, done });
     return done;
@@ -426,6 +430,8 @@ export class Executor implements RunExecutor {
       }
       // Checkpoints sent without waiting (data-source transactions) are in the database before the outcome is.
       while (ctx.pendingWrites.size > 0) await Promise.allSettled([...ctx.pendingWrites]);
+      // TESTING HOOK (RunProbe, context.ts): a crash test may hold the run here, before its outcome is recorded.
+      if (ctx.probe) await ctx.probe.at(ctx, { point: 'completing', functionID: ctx.peekFunctionID(), name: ctx.workflowName, error: failure?.error });
       // A stopped run records nothing: a cancellation is already recorded, and a run stopped by a shutdown or
       // interrupted by a failed write is resumed from its last checkpoint.
       if (ctx.stopped) return outcome;

@@ -11,7 +11,7 @@
 import { DBOSUnexpectedStepError } from '../errors.js';
 import { deserializeError, deserializeValue } from '../serialization/index.js';
 import type { StepRow } from '../sysdb/rows.js';
-import { currentFrame, type WorkflowContext } from './context.js';
+import { currentFrame, type RunProbe, type WorkflowContext } from './context.js';
 import { decodeStored } from './corruption.js';
 
 /**
@@ -26,7 +26,10 @@ export function durably<T>(
   name: string,
   replay: (recorded: StepRow) => T,
   run: (settle: Settle<T>) => Promise<T>,
+  /** A child start: the child's ID the code asks for (told to a testing probe only). */
+  childWorkflowID?: string,
 ): Promise<T> {
+  if (ctx.probe) return probed(ctx, ctx.probe, functionID, name, replay, run, childWorkflowID);
   try {
     ctx.throwIfStopped();
     const recorded = recordedStepNamed(ctx, functionID, name);
@@ -35,6 +38,35 @@ export function durably<T>(
     return Promise.reject(err);
   }
   return run((adopted, ran) => (adopted ? replay(adopted) : ran()));
+}
+
+/**
+ * TESTING HOOK (see RunProbe in context.ts): durably, with the probe told of the operation's boundaries. The probe is
+ * asked first, before the stop check, so a run a crash test holds stays held whatever else happens to it.
+ */
+async function probed<T>(
+  ctx: WorkflowContext,
+  probe: RunProbe,
+  functionID: number,
+  name: string,
+  replay: (recorded: StepRow) => T,
+  run: (settle: Settle<T>) => Promise<T>,
+  childWorkflowID: string | undefined,
+): Promise<T> {
+  const recorded = ctx.recordedStep(functionID);
+  await probe.at(ctx, { point: recorded ? 'replayed' : 'before', functionID, name, recorded, childWorkflowID });
+  ctx.throwIfStopped();
+  const named = recordedStepNamed(ctx, functionID, name);
+  if (named) return replay(named);
+  let value: T;
+  try {
+    value = await run((adopted, ran) => (adopted ? replay(adopted) : ran()));
+  } catch (error) {
+    await probe.at(ctx, { point: 'after', functionID, name, error });
+    throw error;
+  }
+  await probe.at(ctx, { point: 'after', functionID, name, childWorkflowID: typeof value === 'string' && childWorkflowID !== undefined ? value : undefined });
+  return value;
 }
 
 /**

@@ -12,6 +12,7 @@ import { callAt, currentFrame, executionStorage, sleepUnlessStopped, type RunExe
 import type { Span } from '../tracing/tracing.js';
 import type { StepConfig } from './registry.js';
 import { persist } from './persist.js';
+import { engineNow } from './clock.js';
 
 const MAX_RETRY_INTERVAL_SECONDS = 3600;
 
@@ -129,11 +130,18 @@ async function runAttempts<T>(
           async () => fn(),
         );
       const attemptRun = config === ENGINE_STEP ? attemptInContext() : impatiently(attemptInContext);
+      if (ctx.probe) {
+        // TESTING HOOK (RunProbe, context.ts): the step's function is running; a crash test may abandon it here.
+        attemptRun.catch(() => {}); // a run held here forever never awaits the attempt
+        await ctx.probe.at(ctx, { point: 'during', functionID, name, attempt });
+      }
       const value = config.timeoutMS === undefined ? await attemptRun : await withTimeout(attemptRun, name, config.timeoutMS);
       outcome = { value };
     } catch (error) {
       outcome = { error };
     }
+    // TESTING HOOK (RunProbe, context.ts): the attempt is over and nothing of it is recorded yet.
+    if (ctx.probe) await ctx.probe.at(ctx, { point: 'ran', functionID, name, attempt, error: 'error' in outcome ? outcome.error : undefined });
     if ('value' in outcome) {
       let output: string;
       try {
@@ -181,7 +189,7 @@ async function runAttempts<T>(
 function withTimeout<T>(attempt: Promise<T>, name: string, timeoutMS: number): Promise<T> {
   let disarm: (() => void) | undefined;
   const expired = new Promise<never>((_, reject) => {
-    disarm = callAt(Date.now() + timeoutMS, () => reject(new DBOSStepTimeoutError(name, timeoutMS)));
+    disarm = callAt(engineNow() + timeoutMS, () => reject(new DBOSStepTimeoutError(name, timeoutMS)));
   });
   return Promise.race([attempt, expired]).finally(() => disarm?.());
 }
@@ -196,8 +204,8 @@ export function durableSleep(executor: RunExecutor, ms: number): Promise<void> {
   const ctx = frame.workflow;
   const functionID = ctx.nextFunctionID();
   return (async () => {
-    const wakeAt = await recordDeadline(executor, ctx, functionID, Date.now() + Math.max(0, ms));
-    await sleepUnlessStopped(wakeAt - Date.now(), ctx.signal);
+    const wakeAt = await recordDeadline(executor, ctx, functionID, engineNow() + Math.max(0, ms));
+    await sleepUnlessStopped(wakeAt - engineNow(), ctx.signal);
     ctx.throwIfStopped();
   })();
 }
@@ -224,6 +232,6 @@ export function checkpointedValue<T>(executor: RunExecutor, name: string, comput
 }
 
 export const builtinSteps = {
-  now: (executor: RunExecutor) => checkpointedValue(executor, 'DBOS.now', () => Date.now()),
+  now: (executor: RunExecutor) => checkpointedValue(executor, 'DBOS.now', () => engineNow()),
   randomUUID: (executor: RunExecutor) => checkpointedValue(executor, 'DBOS.randomUUID', () => randomUUID()),
 };

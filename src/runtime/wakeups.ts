@@ -2,6 +2,9 @@
 // without waiting on a timer. A waiter registers under a key; whoever makes the change (this process, or a NOTIFY
 // from another) wakes that key. Every wait is bounded by a poll interval, the safety net for a lost notification.
 
+import { engineNow, installedClock } from './clock.js';
+import { callAt } from './context.js';
+
 export class Wakeups {
   private readonly waiters = new Map<string, Set<() => void>>();
 
@@ -86,12 +89,18 @@ export async function waitFor<T>(
       waiter.cancel();
       return result;
     }
-    const now = Date.now();
+    const now = engineNow();
     if ((options.deadlineEpochMS !== undefined && now >= options.deadlineEpochMS) || options.signal?.aborted) {
       waiter.cancel();
       return undefined;
     }
     const untilDeadline = options.deadlineEpochMS === undefined ? Infinity : options.deadlineEpochMS - now;
-    await waiter.wait(Math.min(options.pollIntervalMs, untilDeadline), options.signal);
+    // A test's virtual clock (clock.ts) may reach the deadline before any real timer would: it wakes the wait.
+    const disarm = options.deadlineEpochMS !== undefined && installedClock() ? callAt(options.deadlineEpochMS, () => (typeof key === 'string' ? [key] : key).forEach((k) => wakeups.wake(k))) : undefined;
+    try {
+      await waiter.wait(Math.min(options.pollIntervalMs, untilDeadline), options.signal);
+    } finally {
+      disarm?.();
+    }
   }
 }

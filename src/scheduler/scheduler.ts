@@ -3,6 +3,7 @@
 // periodically. Every process of an application fires every tick; the tick's workflow ID is deterministic, so the
 // first insert creates the workflow and the others attach to it: one workflow per tick, whoever fires it.
 
+import { engineNow } from '../runtime/clock.js';
 import { DBOSError } from '../errors.js';
 import { CoalescedTask } from '../runtime/coalesced.js';
 import type { Executor } from '../runtime/executor.js';
@@ -127,7 +128,7 @@ export class Scheduler {
   private async codeLoop(schedule: CodeSchedule): Promise<TickLoop> {
     const { db, logger } = this.executor;
     const key: DispatchKey = { service: DISPATCH_SERVICE, workflowFnName: schedule.name, key: LAST_STATE_KEY };
-    let after = Date.now();
+    let after = engineNow();
     if (schedule.mode === SchedulerMode.ExactlyOncePerInterval) {
       const last = Number((await getDispatchState(db, key)) ?? NaN);
       if (Number.isFinite(last)) after = last; // every tick since then is fired first, at once
@@ -212,7 +213,7 @@ export class Scheduler {
     const lastFired = record.lastFiredAt ? Date.parse(record.lastFiredAt) : NaN;
     // With automatic backfill, the ticks missed since the last one fired (while no process ran it, or while it was
     // paused) fire first, at once.
-    const after = record.automaticBackfill && Number.isFinite(lastFired) ? lastFired : Date.now();
+    const after = record.automaticBackfill && Number.isFinite(lastFired) ? lastFired : engineNow();
     return new TickLoop({
       name,
       cron,

@@ -3,6 +3,7 @@
 // for a timer longer than it can hold.
 
 import { callAt, MAX_TIMER_MS } from '../runtime/context.js';
+import { engineNow } from '../runtime/clock.js';
 import type { Logger } from '../logger.js';
 import type { CronSchedule } from './cron.js';
 
@@ -50,7 +51,7 @@ export class TickLoop {
           logger.info(`Schedule ${name} (${cron.expression}) has no further ticks`);
           return;
         }
-        const wait = tick.getTime() - Date.now();
+        const wait = tick.getTime() - engineNow();
         if (wait > 0) {
           const jitter = this.options.jitter ? Math.random() * Math.min(wait / 10, MAX_JITTER_MS) : 0;
           await this.sleepUntil(tick.getTime() + jitter);

@@ -146,7 +146,7 @@ describe('the packed tarball', () => {
 
   it('holds the ES module build, the CommonJS entries and their declarations, and no tests or sources', async () => {
     const pkg = join(esm(), 'node_modules', 'transact');
-    for (const file of ['dist/index.js', 'dist/index.d.ts', 'dist/cjs/index.js', 'dist/cjs/index.d.ts', 'dist/cjs/kafka.js', 'dist/cjs/package.json']) {
+    for (const file of ['dist/index.js', 'dist/index.d.ts', 'dist/cjs/index.js', 'dist/cjs/index.d.ts', 'dist/cjs/kafka.js', 'dist/cjs/testing.js', 'dist/testing/crash-child.js', 'dist/cjs/package.json']) {
       assert.ok(existsSync(join(pkg, file)), `${file} is in the package`);
     }
     const shipped = readdirSync(pkg);
@@ -204,6 +204,45 @@ describe('the packed tarball', () => {
       await quickStartRun(cjs(), 'app.js', freshDatabase(kind, 'pkgcjs'));
     });
   }
+
+  it('transact/testing from the package: crashTest in process and in a SIGKILLed child, the virtual clock, import and require', async () => {
+    writeFileSync(
+      join(esm(), 'kit-workflows.mjs'),
+      `import { DBOS } from 'transact';
+export const step = DBOS.registerStep(async (n) => n * 2, { name: 'double' });
+export const twice = DBOS.registerWorkflow(async (n) => (await step(n)) + (await step(n + 1)), { name: 'twice' });
+export const napper = DBOS.registerWorkflow(async () => { await DBOS.sleep(7 * 86400000); return 'rested'; }, { name: 'napper' });
+`,
+    );
+    writeFileSync(
+      join(esm(), 'kit.mjs'),
+      `import { createRequire } from 'node:module';
+import { crashTest, testRuntime } from 'transact/testing';
+import { DBOS } from 'transact';
+import { twice, napper } from './kit-workflows.mjs';
+const require = createRequire(import.meta.url);
+DBOS.setConfig({ name: 'kit', logLevel: 'error' });
+const inProcess = await crashTest(twice, [20]);
+const inChild = await crashTest(twice, [20], { childProcess: { module: new URL('./kit-workflows.mjs', import.meta.url) }, operations: ['double'] });
+const rt = await testRuntime({ virtualClock: true });
+const handle = await DBOS.startWorkflow(napper)();
+await rt.clock.waitForTimers(1);
+await rt.clock.advance('7 days');
+const rested = await handle.getResult();
+await rt.shutdown();
+console.log(JSON.stringify({
+  inProcess: [inProcess.ok, inProcess.boundaries.length],
+  inChild: [inChild.ok, inChild.boundaries.length, inChild.boundaries.every((b) => b.killedPid && b.killedPid !== process.pid)],
+  rested,
+  sameKit: require('transact/testing').crashTest === crashTest,
+}));
+`,
+    );
+    const { stdout } = await run(process.execPath, ['kit.mjs'], { cwd: esm(), timeout: 120_000 });
+    const result = JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>;
+    // Two steps: before, during, after the run and after the checkpoint of each, and before the outcome.
+    assert.deepEqual(result, { inProcess: [true, 9], inChild: [true, 8, true], rested: 'rested', sameKit: true });
+  });
 
   it('require() and import in one process share one engine, and the default export is the package', async () => {
     writeFileSync(
