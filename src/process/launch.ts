@@ -11,7 +11,9 @@ import { applicationNameOf, applicationVersionOf, executorIDOf, systemDatabaseLo
 import { Executor } from '../runtime/executor.js';
 import { checkConfig, reportLaunch } from '../runtime/launch-report.js';
 import { loadTracing } from '../tracing/tracing.js';
+import { recovered as recoveredMetric } from '../metrics/instruments.js';
 import type { Logger } from '../logger.js';
+import { Operations } from '../ops/operations.js';
 import { outcomeKey } from '../runtime/outcome.js';
 import type { Registry } from '../runtime/registry.js';
 import { resolveDeclaredSchedules } from '../scheduler/declared.js';
@@ -114,6 +116,7 @@ export async function launchEngine(
     await state.queues.claimExecutor();
     const recovered = await requeuePendingWorkflows(db, executorID, applicationVersion, appName);
     if (recovered.length > 0) logger.info(`Recovering ${recovered.length} workflow(s) left unfinished by executor ${executorID}`);
+    recoveredMetric.add(recovered.length);
 
     // The scheduler reads where its schedules stand before dispatching begins, and fires once it has (below).
     state.scheduler = new Scheduler(executor, codeSchedules, {
@@ -157,6 +160,14 @@ export async function launchEngine(
     }, 1000);
     state.sweep.unref();
     if (recovered.length > 0) state.queues.workflowEnqueued(INTERNAL_QUEUE);
+    state.ops = new Operations(executor, state.queues, config);
+    await state.ops.start().catch(async (err) => {
+      clearInterval(state.sweep);
+      await state.ops?.stop().catch(() => {});
+      await state.scheduler.stop().catch(() => {});
+      await state.queues.stop().catch(() => {});
+      throw err;
+    });
     return state;
   } catch (err) {
     await db.close().catch(() => {});
@@ -173,6 +184,7 @@ const VERSION_CHECK_EVERY_SWEEPS = 5;
  */
 export async function stopEngine(launched: Launched, waitMs: number): Promise<void> {
   clearInterval(launched.sweep);
+  await launched.ops?.stop();
   await launched.scheduler.stop();
   await launched.queues.stopDispatching();
   await launched.executor.stopAll(waitMs);

@@ -5,6 +5,7 @@
 // the moment the database says the oldest start leaves the window). Polling at the queue's interval is the safety net.
 
 import { randomUUID } from 'node:crypto';
+import { queueClaimed, queueClaims, queueRunning, queueWait } from '../metrics/instruments.js';
 import type { Executor } from '../runtime/executor.js';
 import { adoptClaimed, claimQueuedWorkflows, type ClaimedWorkflow, type ClaimResult } from '../sysdb/queues.js';
 import { claimLimitsOf, workerLimitOf, type WorkflowQueue } from './workflow-queue.js';
@@ -20,11 +21,23 @@ export type WakeReason = 'work' | 'slot' | 'local' | 'config';
 export class Dispatcher {
   private stopped = false;
   private readonly lanes = new Map<string, QueueLane>();
+  private readonly unobserve: () => void;
 
   constructor(
     private readonly executor: Executor,
     private readonly isLatestVersion: () => boolean,
-  ) {}
+  ) {
+    this.unobserve = queueRunning.addSource(() => [...this.lanes.values()].map((l) => ({ labels: [l.queue.name], value: l.runningCount })));
+  }
+
+  /** Whether every lane's loop is alive (for /readyz): a lane whose loop ended while not stopped is stuck. */
+  get healthy(): boolean {
+    return !this.stopped && [...this.lanes.values()].every((l) => l.alive);
+  }
+
+  get laneCount(): number {
+    return this.lanes.size;
+  }
 
   has(queueName: string): boolean {
     return this.lanes.has(queueName);
@@ -62,6 +75,7 @@ export class Dispatcher {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.unobserve();
     await Promise.all([...this.lanes.values()].map((l) => l.stop()));
     this.lanes.clear();
   }
@@ -109,8 +123,16 @@ class QueueLane {
     return reason === 'work';
   }
 
+  /** Whether the lane's loop is running (it ends only when the lane is stopped). */
+  alive = false;
+
+  get runningCount(): number {
+    return this.running.size;
+  }
+
   start(): void {
-    this.loop = this.loopForever();
+    this.alive = true;
+    this.loop = this.loopForever().finally(() => (this.alive = false));
   }
 
   async stop(): Promise<void> {
@@ -202,9 +224,17 @@ class QueueLane {
     const ownerXid = randomUUID();
     try {
       const result = await this.claimAs(ownerXid, limit);
+      const name = this.queue.name;
+      queueClaims.inc(name, result.claimed.length > 0 ? 'work' : 'empty');
+      if (result.claimed.length > 0) {
+        queueClaimed.add(result.claimed.length, name);
+        const now = Date.now();
+        for (const c of result.claimed) queueWait.observe(Math.max(0, now - c.row.createdAt) / 1000, name);
+      }
       this.runAll(result.claimed, ownerXid);
       return result;
     } catch (err) {
+      queueClaims.inc(this.queue.name, 'failed');
       // The claim may have committed before its reply was lost; it is not retried (a retry would claim a second batch
       // under the same token), but read back before the next one.
       this.inDoubt.push(ownerXid);

@@ -14,6 +14,7 @@
 // before they run anything more. Normal beats keep the lease fresh, so a step start costs no round trip.
 
 import { alertExecutorsTakenOver } from '../alerts/alerts.js';
+import { takenOverWorkflows, takeovers } from '../metrics/instruments.js';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { DBOSInitializationError } from '../errors.js';
@@ -249,6 +250,8 @@ export class Heartbeat implements LeaseGuard {
     if (gone.length === 0 && lapsed.length === 0) return;
     const taken = await takeOverLapsedExecutors(this.executor.db, this.me, settled ? this.leaseMs : null, gone);
     if (taken.executors.length > 0) {
+      takeovers.add(taken.executors.length);
+      takenOverWorkflows.add(taken.requeued);
       this.executor.logger.warn(
         `Executor(s) ${taken.executors.join(', ')} stopped (heartbeat lease of ${this.leaseMs} ms missed, or process gone); ` +
           `${taken.requeued} of their workflow(s) went back to their queues`,

@@ -387,7 +387,7 @@ export async function completeWorkflow(
 ): Promise<boolean> {
   const committer = committerFor(completionCommitters, db, () => {
     const write = (items: Completion[]) => writeCompletions(db, items);
-    return new GroupCommitter(write, Math.max(1, Math.floor(db.maxConnections / 2)), 500);
+    return new GroupCommitter(write, Math.max(1, Math.floor(db.maxConnections / 2)), 500, 'outcome');
   });
   return committer.submit({ workflowID, ownerXid, status, output, error });
 }
