@@ -26,6 +26,8 @@ import {
 export const RETENTION_LEASE = 'retention';
 const DEFAULT_LEASE_MS = 60_000;
 export const DEFAULT_RETENTION_BATCH = 500;
+/** A background pass pauses this many times as long as each batch took. */
+const PROPORTIONAL_PAUSE = 2;
 
 export interface GarbageCollectOptions {
   /** Delete finished workflows created (and last updated) more than this long ago (ms). */
@@ -41,8 +43,8 @@ export interface GarbageCollectOptions {
   /** Count what would be deleted, delete nothing. */
   dryRun?: boolean;
   /**
-   * Pause between batches: a number of ms, or 'proportional' to wait as long as the last batch took (a background
-   * pass then uses at most about half of one connection). Default none.
+   * Pause between batches: a number of ms, or 'proportional' to wait twice as long as the last batch took (a
+   * background pass then keeps one connection busy a third of the time at most). Default none.
    */
   pauseBetweenBatches?: number | 'proportional';
   /** Who collects (shown as the lease's holder); default this host and process. */
@@ -131,7 +133,7 @@ export async function garbageCollect(db: SqlDriver, options: GarbageCollectOptio
       deleted += ids.length;
       if (ids.length > 0) await options.onBatch?.(ids, elapsed);
       if (ids.length < limit) break;
-      const pause = options.pauseBetweenBatches === 'proportional' ? elapsed : (options.pauseBetweenBatches ?? 0);
+      const pause = options.pauseBetweenBatches === 'proportional' ? elapsed * PROPORTIONAL_PAUSE : (options.pauseBetweenBatches ?? 0);
       if (pause > 0) await sleep(pause, options.signal);
     }
     return { cutoffEpochMs: cutoff, deleted, batches, dryRun };
