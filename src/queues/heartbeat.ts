@@ -40,6 +40,8 @@ const liveIncarnations = new Set<string>();
 
 /** A step may start while the last acknowledged beat was sent within this fraction of the lease. */
 const LEASE_SAFETY = 0.75;
+/** Retired heartbeat rows are pruned at the first beat and every this many beats after. */
+const PRUNE_EVERY_TICKS = 6;
 /** The longest pause between attempts to renew a lapsed lease (the database away). */
 const MAX_RENEW_BACKOFF_MS = 2000;
 
@@ -66,6 +68,7 @@ export class Heartbeat implements LeaseGuard {
   private streakSince?: number;
   private lastAckAt?: number;
   private supersededLogged = false;
+  private ticks = 0;
   readonly me: Incarnation;
 
   constructor(
@@ -226,8 +229,11 @@ export class Heartbeat implements LeaseGuard {
     try {
       await this.beatInTurn();
       await this.takeOverDeadPeers();
-      const pruned = await pruneRetiredHeartbeats(db, this.me, this.leaseMs);
-      if (pruned.length > 0) this.executor.logger.debug(`Removed the heartbeats of retired executor(s) ${pruned.join(', ')}`);
+      // Retired rows are only clutter: removing them once every few beats keeps an idle executor's cost down.
+      if (this.ticks++ % PRUNE_EVERY_TICKS === 0) {
+        const pruned = await pruneRetiredHeartbeats(db, this.me, this.leaseMs);
+        if (pruned.length > 0) this.executor.logger.debug(`Removed the heartbeats of retired executor(s) ${pruned.join(', ')}`);
+      }
     } catch (err) {
       if (isMissingTable(err)) return this.disable();
       if (!this.stopped) this.executor.logger.warn('Heartbeat failed:', err);

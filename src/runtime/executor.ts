@@ -102,7 +102,8 @@ const INTERRUPTED_RETRY_DELAY_MS = 2000;
 
 /** A hook the queue layer installs, so an enqueue wakes the dispatcher without the runtime importing it. */
 export interface EnqueueListener {
-  workflowEnqueued(queueName: string): void;
+  /** `delayed`: the workflow is DELAYED (the delayed-work promoter re-plans, instead of a claim). */
+  workflowEnqueued(queueName: string, delayed?: boolean): void;
 }
 
 export class Executor implements RunExecutor {
@@ -270,7 +271,7 @@ export class Executor implements RunExecutor {
         return workflowID;
       }
       if (queueName) {
-        this.enqueueListener?.workflowEnqueued(queueName);
+        this.enqueueListener?.workflowEnqueued(queueName, (options.delaySeconds ?? 0) > 0);
       } else {
         void this.run(reg, workflowID, ownerXid!, validatedArgs, deadline, null, row, instance);
       }
@@ -485,7 +486,7 @@ export class Executor implements RunExecutor {
   /** Gives workflows this process stopped running back to their queues, fenced by each run's token. */
   private async handBack(runs: { workflowID: string; ownerXid: string }[], delayMs: number | null): Promise<void> {
     const queues = await handBackWorkflows(this.db, runs, delayMs);
-    if (delayMs === null && !this.shuttingDown) for (const queue of queues) this.enqueueListener?.workflowEnqueued(queue);
+    if (!this.shuttingDown) for (const queue of queues) this.enqueueListener?.workflowEnqueued(queue, delayMs !== null);
   }
 
   /** Who a span is about: the run and this process. */
