@@ -9,16 +9,14 @@ import type { Sample } from '../metrics/registry.js';
 import type { QueueService } from '../queues/service.js';
 import type { DBOSConfig } from '../runtime/config.js';
 import type { Executor } from '../runtime/executor.js';
-import { ping, queueAges, type QueueAge } from '../sysdb/health.js';
-import { queueActivity, type QueueActivity } from '../sysdb/activity.js';
+import { ping, queueAges } from '../sysdb/health.js';
+import { queueActivity } from '../sysdb/activity.js';
 import { serveOperations, within, type OperationsServer, type Readiness } from './http.js';
 import { QueueWatch } from './queue-watch.js';
 import { RetentionDuty } from './retention.js';
 
 /** How long /readyz waits for the database to answer. */
 const READY_PING_MS = 2000;
-/** Several gauges are read from one query per scrape: its answer is reused this long. */
-const SCRAPE_MEMO_MS = 500;
 
 export class Operations {
   readonly retention?: RetentionDuty;
@@ -26,6 +24,8 @@ export class Operations {
   server?: OperationsServer;
   private readonly unsources: (() => void)[] = [];
   private stopping = false;
+  /** Settles once the OpenTelemetry instruments exist (or the package is absent). */
+  otelBound: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly executor: Executor,
@@ -45,30 +45,22 @@ export class Operations {
     this.unsources.push(
       dbStatements.addSource(() => [...db.stats.byStatement].map(([name, n]) => ({ labels: [name], value: n }))),
     );
-    // Read at scrape time only: one statement per scrape for both queue gauges.
-    let memo: { at: number; rows: Promise<QueueActivity[]> } | undefined;
-    const activity = () => {
-      if (!memo || performance.now() - memo.at > SCRAPE_MEMO_MS) memo = { at: performance.now(), rows: queueActivity(db, app) };
-      return memo.rows;
-    };
-    let ages: { at: number; rows: Promise<QueueAge[]> } | undefined;
-    const agesNow = () => {
-      if (!ages || performance.now() - ages.at > SCRAPE_MEMO_MS) ages = { at: performance.now(), rows: queueAges(db, app) };
-      return ages.rows;
-    };
+    // Read at scrape time only: one statement per gauge per scrape.
     this.unsources.push(
       queueDepth.addSource(async () =>
-        (await activity()).flatMap((q): Sample[] => [
+        (await queueActivity(db, app)).flatMap((q): Sample[] => [
           { labels: [q.queueName, 'ENQUEUED'], value: q.waiting },
           { labels: [q.queueName, 'PENDING'], value: q.running },
           { labels: [q.queueName, 'DELAYED'], value: q.delayed },
         ]),
       ),
-      queueOldestWait.addSource(async () => (await agesNow()).map((q) => ({ labels: [q.queueName], value: q.oldestWaitMs / 1000 }))),
+      queueOldestWait.addSource(async () => (await queueAges(db, app)).map((q) => ({ labels: [q.queueName], value: q.oldestWaitMs / 1000 }))),
     );
-    // OpenTelemetry, when installed: on the meter provider the application registered before launch.
-    const otel = await loadOpenTelemetryApi();
-    if (otel) bindOpenTelemetryMetrics(otel, registry, executor.identity.applicationVersion);
+    // OpenTelemetry, when installed: on the meter provider the application registered before launch. Not awaited:
+    // launch does not wait for an import (recovered work may already be running).
+    this.otelBound = loadOpenTelemetryApi().then((otel) => {
+      if (otel) bindOpenTelemetryMetrics(otel, registry, 'transact');
+    });
     this.retention?.start();
     this.queueWatch?.start();
     if (this.config.runAdminServer === true) {
