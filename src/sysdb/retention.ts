@@ -20,11 +20,16 @@ import { CANCEL_CHANNEL, OUTCOME_CHANNEL } from './workflows.js';
 const FINISHED = `('SUCCESS', 'ERROR', 'CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED', 'RETRIES_EXCEEDED')`;
 const RUNNING = `('PENDING', 'ENQUEUED', 'DELAYED')`;
 
-/** The rows a batch may take: $1 cutoff (epoch ms), $2 application (NULL: every application). */
+/**
+ * The rows a batch may take: $1 cutoff (epoch ms), $2 application (NULL: every application). The parent's status is
+ * a scalar subquery on purpose: it is looked up by primary key for each candidate the index walk yields, where a NOT
+ * EXISTS would let the planner build a hash of every running row from a scan of the whole table for each batch.
+ */
 const COLLECTABLE = (ws: string) => `${ws}.created_at < $1 AND ${ws}.updated_at < $1 AND ${ws}.status IN ${FINISHED}
      AND ($2::text IS NULL OR ${ws}.application_name = $2::text OR ${ws}.application_name IS NULL)
-     AND NOT EXISTS (SELECT 1 FROM dbos.workflow_status p
-                      WHERE p.workflow_uuid = ${ws}.parent_workflow_id AND p.status IN ${RUNNING})`;
+     AND (${ws}.parent_workflow_id IS NULL
+          OR COALESCE((SELECT p.status FROM dbos.workflow_status p WHERE p.workflow_uuid = ${ws}.parent_workflow_id), '')
+             NOT IN ${RUNNING})`;
 
 const COLLECT_BATCH = sql(
   'transact_retention_collect',
