@@ -13,6 +13,8 @@ await runEmbeddedBench();
 for (const [file, exportName] of [
   ['./queues.js', 'runQueueBench'],
   ['./notifications.js', 'runNotificationBench'],
+  ['./idle.js', 'runIdleBench'],
+  ['./retention.js', 'runRetentionBench'],
 ] as const) {
   if (!existsSync(new URL(file.replace(/\.js$/, '.ts'), import.meta.url))) continue;
   const mod = (await import(file)) as Record<string, (url?: string) => Promise<void>>;

@@ -10,6 +10,7 @@ import { metrics } from '@opentelemetry/api';
 import { MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { DBOS, DBOSClient, WorkflowQueue } from '../../src/index.js';
 import { launchedEngine } from '../../src/process/state.js';
+import { startAdminServer } from '../../src/admin/server.js';
 import { describeEachBackend, dropFreshDatabases, freshDatabase } from '../support/backends.js';
 import { launchOn } from '../support/launch.js';
 import { PrivatePostgres, privatePostgresUnavailable } from '../support/private-postgres.js';
@@ -146,6 +147,20 @@ describeEachBackend('metrics, health and alerts', (kind) => {
     assert.equal(body.ready, true);
     assert.deepEqual(Object.keys(body.checks).sort(), ['database', 'dispatchers', 'lease']);
     assert.equal((await get(`${base}/nothing-here`)).status, 404);
+  });
+
+  it('the console answers /healthz, /readyz and, with its token, /metrics', async () => {
+    const consoleServer = await startAdminServer(client, { port: 0 });
+    try {
+      assert.equal((await get(`${consoleServer.url}/healthz`)).status, 200);
+      assert.equal((await get(`${consoleServer.url}/readyz`)).status, 200);
+      assert.equal((await get(`${consoleServer.url}/metrics`)).status, 401, 'not without the token');
+      const res = await fetch(`${consoleServer.url}/metrics`, { headers: { authorization: `Bearer ${consoleServer.token}` } });
+      assert.equal(res.status, 200);
+      assert.match(await res.text(), /transact_workflows_finished_total/);
+    } finally {
+      await consoleServer.close();
+    }
   });
 });
 
