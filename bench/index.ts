@@ -15,6 +15,7 @@ for (const [file, exportName] of [
   ['./notifications.js', 'runNotificationBench'],
   ['./idle.js', 'runIdleBench'],
   ['./retention.js', 'runRetentionBench'],
+  ['./transactions.js', 'runTransactionBench'],
 ] as const) {
   if (!existsSync(new URL(file.replace(/\.js$/, '.ts'), import.meta.url))) continue;
   const mod = (await import(file)) as Record<string, (url?: string) => Promise<void>>;

@@ -24,7 +24,7 @@ function entry(file, target) {
     `'use strict';
 // CommonJS entry of Transact: the ES module build itself, so that require() and import share one engine state.
 try {
-  module.exports = require(${JSON.stringify(`../${target}`)});
+  module.exports = require(${JSON.stringify(`${'../'.repeat(file.split('/').length)}${target}`)});
 } catch (err) {
   if (err && (err.code === 'ERR_REQUIRE_ESM' || err.code === 'ERR_REQUIRE_ASYNC_MODULE')) {
     throw new Error(
@@ -40,6 +40,10 @@ try {
 
 entry('index.js', 'index.js');
 entry('kafka.js', 'receivers/kafka.js');
+// transact/datasources/<library>: one entry each, loading only that library.
+const dataSources = ['nodepg', 'postgres', 'knex', 'kysely', 'drizzle', 'typeorm'];
+mkdirSync(join(cjs, 'datasources'), { recursive: true });
+for (const name of dataSources) entry(`datasources/${name}.js`, `datasources/${name}.js`);
 
 // The declarations, under dist/cjs/ as they are under dist/.
 function copyDeclarations(dir) {

@@ -24,7 +24,7 @@ import * as state from './process/state.js';
 import type { RegisterQueueOptions, WorkflowQueue } from './queues/workflow-queue.js';
 import * as info from './registry-info.js';
 import { executorIDOf, type DBOSConfig } from './runtime/config.js';
-import { currentFrame } from './runtime/context.js';
+import { currentFrame, transactionStorage } from './runtime/context.js';
 import type { EnqueueWorkflowOptions } from './runtime/enqueue-by-name.js';
 import { RuntimeWorkflowHandle, type WorkflowHandle } from './runtime/handle.js';
 import { deprecatePatch, patch } from './runtime/patching.js';
@@ -325,11 +325,13 @@ export class DBOS {
   }
 
   static isInStep(): boolean {
-    return currentFrame()?.step !== undefined;
+    const step = currentFrame()?.step;
+    return step !== undefined && !step.transaction;
   }
 
+  /** Inside a data source's transaction function (transact/datasources/…), in a workflow or not. */
   static isInTransaction(): boolean {
-    return false;
+    return transactionStorage.getStore() !== undefined;
   }
 
   /** Registers a queue (after launch), shared by every process of the application; its `set*` methods change the row. */

@@ -154,6 +154,11 @@ export function systemDatabaseStats(): DriverStats | undefined {
   return launched?.db.stats;
 }
 
+/** @internal The launched engine (the data sources' retention sweep reads its system database). Not part of the public API. */
+export function launchedExecutor(): Executor | undefined {
+  return launched?.executor;
+}
+
 /** Runs `fn` as a checkpointed step inside a workflow (management calls are recorded, dbos-spec §3.1); plainly elsewhere. */
 export function asStep<T>(name: string, fn: () => Promise<T>): Promise<T> {
   const frame = currentFrame();

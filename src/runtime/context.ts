@@ -38,6 +38,13 @@ export class WorkflowContext {
    * whatever the workflow code does with the error: going on past a step whose outcome is unknown would diverge.
    */
   corruption?: Error;
+  /**
+   * Checkpoints this run sent without waiting for them (a data source's transaction step, whose outcome its own
+   * committed transaction already holds: src/datasources/core.ts). The outcome is written once they have settled.
+   */
+  readonly pendingWrites = new Set<Promise<unknown>>();
+  /** Called once this run has recorded the workflow's outcome (SUCCESS or ERROR): best-effort clean-ups. */
+  readonly onOutcomeRecorded: Array<() => void> = [];
 
   constructor(
     readonly workflowID: string,
@@ -110,6 +117,8 @@ export class WorkflowContext {
 
 export interface StepFrame {
   functionID: number;
+  /** A data source's transaction (src/datasources), not a plain step. */
+  transaction?: boolean;
   span?: Span;
   name: string;
   currentAttempt: number;
@@ -153,6 +162,9 @@ export interface ExecutionFrame {
 }
 
 export const executionStorage = new AsyncLocalStorage<ExecutionFrame>();
+
+/** Set while a data source's transaction function runs (src/datasources), inside a workflow or outside one. */
+export const transactionStorage = new AsyncLocalStorage<{ dataSource: string }>();
 
 export function currentFrame(): ExecutionFrame | undefined {
   return executionStorage.getStore();

@@ -432,6 +432,8 @@ export class Executor implements RunExecutor {
       } catch (error) {
         failure = { error };
       }
+      // Checkpoints sent without waiting (data-source transactions) are in the database before the outcome is.
+      while (ctx.pendingWrites.size > 0) await Promise.allSettled([...ctx.pendingWrites]);
       // A stopped run records nothing: a cancellation is already recorded, and a run stopped by a shutdown or
       // interrupted by a failed write is resumed from its last checkpoint.
       if (ctx.stopped) return outcome;
@@ -469,6 +471,7 @@ export class Executor implements RunExecutor {
       if (ctx.span) this.tracing!.end(ctx.span, failure?.error);
       if (ctx.stopped === 'shutdown') this.parked.set(ctx.workflowID, ctx.ownerXid);
       if (ctx.stopped === 'interrupted') this.retryInterrupted(ctx);
+      if (outcome.status !== 'PARKED') for (const cleanUp of ctx.onOutcomeRecorded) cleanUp();
       // A workflow taken back to its queue may be claimed again by this process while the old run ends.
       if (this.localRuns.get(ctx.workflowID)?.context === ctx) this.localRuns.delete(ctx.workflowID);
       this.wakeups.wake(outcomeKey(ctx.workflowID));

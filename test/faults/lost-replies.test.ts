@@ -165,7 +165,14 @@ describeEachBackend(
           workerEnv: { FAULT_STEP_MS: '0-5' },
         });
         const pending = proxy.loseReply([statement(name)], { nth: 2, when: (rows) => rows.length >= 2 });
-        await s.enqueue(120, 20);
+        // Batches form only when writes overlap, which a loaded machine makes rarer: more work goes in, in rounds,
+        // until the second batch has been cut (or the deadline in lost() passes).
+        let cut = false;
+        void pending.then(() => (cut = true), () => {});
+        for (let round = 0; round < 5 && !cut; round++) {
+          await s.enqueue(120, 20);
+          await waitUntil(() => cut, { timeoutMs: 3000, intervalMs: 50 }).catch(() => {});
+        }
         const reply = await lost(s, worker, pending, `a batch of ${what}`);
         const finished = await s.waitForAll(PROMPT_MS + 10_000);
         console.log(`lost-replies: the lost batch wrote ${reply.rows.length} rows; all finished: ${finished}`);
