@@ -16,7 +16,7 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src');
  */
 const LAYERS: { name: string; members: string[] }[] = [
   { name: 'exports', members: ['index.ts', 'package-object.ts', 'public-api.ts', 'compat-types.ts', 'error-namespace.ts'] },
-  { name: 'tools and add-ons', members: ['cli/', 'admin/', 'receivers/', 'debouncer.ts'] },
+  { name: 'tools and add-ons', members: ['cli/', 'admin/', 'receivers/', 'datasources/', 'debouncer.ts'] },
   { name: 'facade and client', members: ['dbos.ts', 'client/'] },
   { name: 'process', members: ['process/', 'configured-instance.ts', 'registry-info.ts', 'decorators.ts'] },
   { name: 'services', members: ['queues/', 'scheduler/', 'messaging/', 'management/', 'ops/'] },
