@@ -13,6 +13,8 @@ await runEmbeddedBench();
 for (const [file, exportName] of [
   ['./queues.js', 'runQueueBench'],
   ['./notifications.js', 'runNotificationBench'],
+  ['./idle.js', 'runIdleBench'],
+  ['./retention.js', 'runRetentionBench'],
   ['./transactions.js', 'runTransactionBench'],
   ['./receivers.js', 'runReceiverBench'],
 ] as const) {

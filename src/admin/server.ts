@@ -25,6 +25,8 @@
 //   GET  /api/queues   GET /api/schedules   GET /api/executors   GET /api/versions
 //   POST /api/schedules/:name/pause|resume|trigger     POST /api/schedules/:name/backfill {start, end, confirm?}
 //   GET  /dbos-healthz                       liveness, as DBOS's admin server answers it
+//   GET  /healthz, /readyz                   liveness; readiness (the client's database answers), src/ops/http.ts
+//   GET  /metrics                            this process's metrics in Prometheus's text format (needs the token)
 //
 // Answers: 200 done, 400 bad input, 401 no or wrong token, 403 foreign Origin, 404 not found, 409 refused (the
 // reason in `error`), 413 body too large, 415 not JSON, 421 foreign Host, 503 the database is unreachable
@@ -58,6 +60,7 @@ import {
 } from './operations.js';
 import { CONSOLE_CSS, CONSOLE_HTML, CONSOLE_JS } from './page.js';
 import { CronSchedule } from '../scheduler/cron.js';
+import { operationsReply, within, type ReadinessProbe } from '../ops/http.js';
 
 export interface AdminServer {
   /** Where the server listens, e.g. http://127.0.0.1:3001 */
@@ -402,11 +405,23 @@ export async function startAdminServer(client: DBOSClient, options: AdminServerO
   const apiTimeout = options.apiTimeoutMs ?? 8000;
   const console_ = new Console(client, options.executorLeaseMs ?? 30_000);
   let allowedHost: (host: string) => boolean = () => false;
+  const probe: ReadinessProbe = async () => {
+    try {
+      await within(client.checkDatabase(), 2000, 'the system database');
+      return { ready: true, checks: { database: { ok: true } } };
+    } catch (err) {
+      return { ready: false, checks: { database: { ok: false, detail: (err as Error)?.message ?? String(err) } } };
+    }
+  };
 
   const handle = async (req: IncomingMessage): Promise<Reply> => {
     const url = new URL(req.url ?? '/', 'http://console.invalid');
     const method = req.method ?? 'GET';
     if (method === 'GET' && url.pathname === '/dbos-healthz') return { status: 200, type: 'text/plain', body: 'healthy' };
+    if (url.pathname === '/healthz' || url.pathname === '/readyz') {
+      const reply = await operationsReply(method, url.pathname, probe);
+      if (reply) return reply;
+    }
     const host = req.headers.host ?? '';
     if (!allowedHost(host)) throw new HttpError(421, `this console does not answer to the host name ${JSON.stringify(host)}`);
     const origin = req.headers.origin;
@@ -414,6 +429,12 @@ export async function startAdminServer(client: DBOSClient, options: AdminServerO
     const site = req.headers['sec-fetch-site'];
     const isApi = url.pathname === '/api' || url.pathname.startsWith('/api/');
     if (isApi && site !== undefined && site !== 'same-origin' && site !== 'none') throw new HttpError(403, `${site} requests are not accepted`);
+    if (url.pathname === '/metrics') {
+      const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+      if (!bearer || !tokensEqual(bearer, token)) throw new HttpError(401, '/metrics needs the console token (Authorization: Bearer <token>)');
+      const reply = await operationsReply(method, url.pathname, probe);
+      if (reply) return reply;
+    }
     if (!isApi) {
       if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, `${method} is not allowed here`);
       if (url.pathname === '/') return { status: 200, type: 'text/html; charset=utf-8', body: CONSOLE_HTML };

@@ -8,18 +8,31 @@
 //   ExecutorLeaseLapsed                  executors stopped renewing their heartbeat lease (or their process is gone)
 //                                        and this executor took their unfinished workflows back to the queues
 //                                        (metadata: executorIDs (comma-separated), requeuedWorkflows, takenOverBy)
+//   WorkflowFailedInfrastructure         a workflow was failed by the engine, not by its own code: its row could not be
+//                                        read, its workflow is not registered in the process that claimed it, or its
+//                                        input could not be decoded (metadata: workflowID, workflowName, reason,
+//                                        executorID)
+//   QueueWaitExceeded                    a queue's oldest waiting workflow has waited longer than the threshold
+//                                        (`alerts.queueWaitThresholdMs`); raised once until the queue drains below it
+//                                        (metadata: queueName, oldestWaitMs, thresholdMs, waiting)
+//   ReceiverCrashed                      an event receiver stopped on an error it could not recover from
+//                                        (metadata: receiver, error)
 //
 // The engine logs each of these events either way; a handler is an addition, never a replacement. A handler that
 // throws or rejects is logged and does not disturb the engine. One handler per process, set before launch.
 
 import { DBOSError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { alertsRaised } from '../metrics/instruments.js';
 
 /** DBOS's AlertHandler: `name` is the alert's kind, `message` says what happened, `metadata` the particulars. */
 export type AlertHandler = (name: string, message: string, metadata: Record<string, string>) => Promise<void>;
 
 export const ALERT_WORKFLOW_DEAD_LETTERED = 'WorkflowMaxRecoveryAttemptsExceeded';
 export const ALERT_EXECUTOR_LEASE_LAPSED = 'ExecutorLeaseLapsed';
+export const ALERT_WORKFLOW_FAILED_INFRASTRUCTURE = 'WorkflowFailedInfrastructure';
+export const ALERT_QUEUE_WAIT_EXCEEDED = 'QueueWaitExceeded';
+export const ALERT_RECEIVER_CRASHED = 'ReceiverCrashed';
 
 let handler: AlertHandler | undefined;
 const inFlight = new Set<Promise<void>>();
@@ -38,6 +51,7 @@ export function clearAlertHandler(): void {
 
 /** Delivers an alert to the application's handler, if it set one; never throws, never blocks the caller. */
 export function raiseAlert(logger: Logger, name: string, message: string, metadata: Record<string, string | number | undefined | null>): void {
+  alertsRaised.inc(name);
   const target = handler;
   if (!target) return;
   const strings: Record<string, string> = {};
@@ -83,4 +97,38 @@ export function alertExecutorsTakenOver(logger: Logger, executorIDs: string[], r
       `put ${requeued} of their unfinished workflow(s) back on their queues`,
     { executorIDs: executorIDs.join(','), requeuedWorkflows: requeued, takenOverBy },
   );
+}
+
+/** The engine failed a workflow for a reason outside its code (src/runtime/executor.ts); the caller logs the error. */
+export function alertWorkflowFailedInfrastructure(
+  logger: Logger,
+  row: { workflowID: string; name: string; className: string | null },
+  reason: string,
+  executorID: string,
+): void {
+  raiseAlert(
+    logger,
+    ALERT_WORKFLOW_FAILED_INFRASTRUCTURE,
+    `Workflow ${row.workflowID} (${row.className ? `${row.className}.` : ''}${row.name}) was failed by the engine: ${reason}`,
+    { workflowID: row.workflowID, workflowName: row.name, workflowClassName: row.className, reason, executorID },
+  );
+}
+
+/** A queue's oldest waiting workflow waited past the threshold (src/ops/queue-watch.ts); logged here, once. */
+export function alertQueueWaitExceeded(logger: Logger, queueName: string, oldestWaitMs: number, thresholdMs: number, waiting: number): void {
+  const message =
+    `Queue ${queueName}: its oldest waiting workflow has waited ${Math.round(oldestWaitMs / 1000)} s, longer than the ` +
+    `threshold of ${Math.round(thresholdMs / 1000)} s (${waiting} waiting)`;
+  logger.warn(message);
+  raiseAlert(logger, ALERT_QUEUE_WAIT_EXCEEDED, message, { queueName, oldestWaitMs: Math.round(oldestWaitMs), thresholdMs, waiting });
+}
+
+/**
+ * An event receiver (src/receivers/) stopped on an error it cannot recover from. Logged here, once, with the error;
+ * receivers call this instead of logging themselves.
+ */
+export function alertReceiverCrashed(logger: Logger, receiver: string, error: unknown): void {
+  const text = error instanceof Error ? error.message : String(error);
+  logger.error(`Receiver ${receiver} crashed:`, error);
+  raiseAlert(logger, ALERT_RECEIVER_CRASHED, `Receiver ${receiver} crashed: ${text}`, { receiver, error: text });
 }

@@ -38,6 +38,7 @@ import { DBOSClient } from '../client/client.js';
 import type { QueueRateLimit } from '../queues/workflow-queue.js';
 import { redactSecrets } from '../redact.js';
 import type { WorkflowStatus } from '../runtime/workflow-status.js';
+import { checkTimeText } from '../validation.js';
 import {
   formatExecutors,
   formatQueueActivity,
@@ -132,6 +133,17 @@ Make a known version the latest.`,
   'executor list': `usage: transact executor list [--lease SEC]
 The executors with a heartbeat: version, host, PID, when each last beat; silent longer than the lease (default 30 s)
 marks one presumed dead.`,
+  gc: `usage: transact gc --older-than T [--max-workflows N] [--dry-run] [--batch-size N]
+Delete finished workflows (SUCCESS, ERROR, CANCELLED, MAX_RECOVERY_ATTEMPTS_EXCEEDED) created before T, with
+everything they recorded (inputs, outputs, steps, events and their history, streams, messages). Never a PENDING,
+ENQUEUED or DELAYED workflow, nor a child whose parent still runs. --max-workflows N also deletes finished ones beyond
+the newest N. Runs in small batches under the retention lease: if another collector (a running application's
+retention, another gc) holds it, nothing is done and its holder is named. --dry-run only counts.
+  --older-than T    a time ago (30m, 2h, 30d), a date, a date-time or epoch ms`,
+  cancel: `usage: transact cancel --older-than T [--dry-run]
+Cancel every PENDING, ENQUEUED or DELAYED workflow created before T (DBOS's global timeout); running ones stop at their
+next step. A cancelled workflow can be resumed. --dry-run only counts.
+  --older-than T    a time ago (30m, 2h, 7d), a date, a date-time or epoch ms`,
   dashboard: `usage: transact dashboard [--port N] [--host ADDRESS] [--token TOKEN] [--allowed-host NAME]...
 Serve the operator console (Ctrl-C stops it). It prints the address to open, with an access token in it: every API
 call needs that token. The token is random unless given (--token, or TRANSACT_CONSOLE_TOKEN). --host binds another
@@ -139,7 +151,7 @@ address than 127.0.0.1; anything but loopback refuses to start without a token y
 another Host name (a reverse proxy's).`,
 };
 
-const AREAS = ['workflow', 'queue', 'version', 'executor', 'dashboard'];
+const AREAS = ['workflow', 'queue', 'version', 'executor', 'dashboard', 'gc', 'cancel'];
 
 const USAGE = `usage: transact <command> [args] [--db URL | --app NAME] [--json]
 
@@ -156,6 +168,8 @@ Commands (transact <command> --help for one):
   queue activity | registered | register <name> | delete <name>
   version list | latest | set-latest <name>
   executor list
+  gc --older-than 30d [--dry-run]  delete finished workflows older than that, with all they recorded
+  cancel --older-than 7d           cancel active workflows older than that (DBOS's global timeout)
   dashboard [--port N] [--host A]  the operator console in a web page
 
 ${COMMON}
@@ -238,6 +252,10 @@ const OPTIONS = {
   host: { type: 'string' },
   token: { type: 'string' },
   'allowed-host': { type: 'string', multiple: true },
+  'older-than': { type: 'string' },
+  'max-workflows': { type: 'string' },
+  'batch-size': { type: 'string' },
+  'dry-run': { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
   version: { type: 'boolean', short: 'V', default: false },
 } as const;
@@ -337,6 +355,22 @@ export async function main(
   const offset = values.offset === undefined ? 0 : wholeNumber(values.offset, '--offset');
   const step = values.step === undefined ? undefined : wholeNumber(values.step, '--step');
   if (key === 'workflow fork' && step === undefined) throw new UsageError('workflow fork needs --step N (the first step to run again)');
+  let olderThan: number | undefined;
+  if (key === 'gc' || key === 'cancel') {
+    if (args.length > 0) throw new UsageError(`${key} takes no arguments, got ${safeText(args.join(' '))}\n${COMMANDS[key]!.split('\n')[0]}`);
+    if (values['older-than'] !== undefined) {
+      try {
+        olderThan = checkTimeText('--older-than', values['older-than']);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+    }
+    if (olderThan === undefined && (key === 'cancel' || values['max-workflows'] === undefined)) {
+      throw new UsageError(`${key} needs --older-than T${key === 'gc' ? ' (or --max-workflows N)' : ''}\n${COMMANDS[key]!.split('\n')[0]}`);
+    }
+  }
+  const batchSize = values['batch-size'] === undefined ? undefined : Math.max(1, wholeNumber(values['batch-size'], '--batch-size'));
+  const maxWorkflows = values['max-workflows'] === undefined ? undefined : wholeNumber(values['max-workflows'], '--max-workflows');
 
   const client = await DBOSClient.create({
     systemDatabaseUrl: databaseUrl(values.db, values.app),
@@ -462,6 +496,27 @@ export async function main(
       const leaseMs = (values.lease === undefined ? 30 : seconds(values.lease, '--lease')) * 1000;
       const executors = (await client.listExecutors()).map((e) => ({ ...e, state: e.silentMs <= leaseMs ? 'alive' : 'silent' }));
       print(executors, () => formatExecutors(executors));
+    } else if (key === 'gc') {
+      const dryRun = values['dry-run'];
+      const result = await client.garbageCollect({ cutoffEpochMs: olderThan, maxWorkflows, batchSize, dryRun });
+      const before = result.cutoffEpochMs === null ? '' : ` created before ${new Date(result.cutoffEpochMs).toISOString()}`;
+      print(result, () =>
+        result.skipped
+          ? `another collector holds the retention lease (${safeText(result.skipped.holder)}): nothing deleted; try again later`
+          : dryRun
+            ? `${result.deleted} finished workflow(s)${before} would be deleted (dry run: nothing deleted)`
+            : `deleted ${result.deleted} finished workflow(s)${before}, with everything they recorded (${result.batches} batch(es))`,
+      );
+      if (result.skipped) return EXIT.refused;
+    } else if (key === 'cancel') {
+      const dryRun = values['dry-run'];
+      const result = await client.globalTimeout({ cutoffEpochMs: olderThan, batchSize, dryRun });
+      const before = new Date(result.cutoffEpochMs).toISOString();
+      print(result, () =>
+        dryRun
+          ? `${result.cancelled} PENDING, ENQUEUED or DELAYED workflow(s) created before ${before} would be cancelled (dry run)`
+          : `cancelled ${result.cancelled} workflow(s) created before ${before}`,
+      );
     } else {
       throw new UsageError(`unknown command: ${key}\n(transact --help lists the commands)`);
     }

@@ -20,6 +20,15 @@ import {
 import { enqueueByNameRow, type ClientEnqueueOptions } from '../runtime/enqueue.js';
 import { exportHistory, type WorkflowHistory } from '../management/history.js';
 import { renameApplication, type ApplicationRowCounts, type RenameApplicationOptions } from '../management/applications.js';
+import {
+  garbageCollect,
+  globalTimeout,
+  type GarbageCollectOptions,
+  type GarbageCollectResult,
+  type GlobalTimeoutOptions,
+  type GlobalTimeoutResult,
+} from '../management/retention.js';
+import { ping } from '../sysdb/health.js';
 import { debounceWorkflow, enqueueDebounced, type DebounceRequest } from '../queues/debounce.js';
 import {
   countWorkflowStatuses,
@@ -470,6 +479,28 @@ export class DBOSClient {
   async backfillSchedule(name: string, start: Date, end: Date): Promise<WorkflowHandle<unknown>[]> {
     const ids = await schedules.backfillSchedule(this.scheduleEnv, name, start, end);
     return ids.map((id) => this.retrieveWorkflow(id));
+  }
+
+  /**
+   * Deletes finished workflows past a limit (`olderThanMs`, `cutoffEpochMs` or `maxWorkflows`) with everything they
+   * own, in batches, under the retention lease (nothing is done, and `skipped` says who holds it, while another
+   * collector runs). Never an active workflow, nor a child whose parent still runs. Scoped to the client's
+   * applicationName (and unclaimed rows) when it has one. `dryRun` only counts.
+   */
+  garbageCollect(
+    options: Pick<GarbageCollectOptions, 'olderThanMs' | 'cutoffEpochMs' | 'maxWorkflows' | 'batchSize' | 'dryRun' | 'pauseBetweenBatches'>,
+  ): Promise<GarbageCollectResult> {
+    return garbageCollect(this.db, { ...options, applicationName: this.config.applicationName ?? null });
+  }
+
+  /** DBOS's global timeout: cancels every PENDING, ENQUEUED or DELAYED workflow created before the cutoff. */
+  globalTimeout(options: Pick<GlobalTimeoutOptions, 'olderThanMs' | 'cutoffEpochMs' | 'batchSize' | 'dryRun'>): Promise<GlobalTimeoutResult> {
+    return globalTimeout(this.db, { ...options, applicationName: this.config.applicationName ?? null });
+  }
+
+  /** Resolves when the system database answers one statement now; rejects with the reason otherwise (readiness). */
+  async checkDatabase(): Promise<void> {
+    await ping(this.db);
   }
 
   async destroy(): Promise<void> {

@@ -16,7 +16,7 @@ import {
   type ForkOptions,
   type RewindOptions,
 } from '../sysdb/management.js';
-import { cancelWorkflow as cancelRow, getWorkflow } from '../sysdb/workflows.js';
+import { cancelWorkflow as cancelRow, DELAY_CHANGED_CHANNEL, getWorkflow } from '../sysdb/workflows.js';
 
 export type { ForkOptions, RewindOptions } from '../sysdb/management.js';
 export { listApplicationVersions, latestApplicationVersion, setLatestApplicationVersion, type VersionInfo } from '../sysdb/versions.js';
@@ -108,10 +108,13 @@ export async function setWorkflowDelay(db: SqlDriver, workflowID: string, delay:
     throw new TypeError('setWorkflowDelay needs exactly one of delaySeconds and delayUntilEpochMS');
   }
   checkWorkflowIDs([workflowID]);
-  if (delaySeconds !== undefined) {
-    return setDelayRow(db, workflowID, { inMs: Math.round(checkDelaySeconds('delaySeconds', delaySeconds) * 1000) });
-  }
-  return setDelayRow(db, workflowID, { untilEpochMS: checkEpochMs('delayUntilEpochMS', delayUntilEpochMS) });
+  const until =
+    delaySeconds !== undefined
+      ? await setDelayRow(db, workflowID, { inMs: Math.round(checkDelaySeconds('delaySeconds', delaySeconds) * 1000) })
+      : await setDelayRow(db, workflowID, { untilEpochMS: checkEpochMs('delayUntilEpochMS', delayUntilEpochMS) });
+  // Every process's promoter re-plans its wake-up (on SQLite, the launched one notices through its in-process signal).
+  await db.notify(DELAY_CHANGED_CHANNEL, '').catch(() => {});
+  return until;
 }
 
 /**

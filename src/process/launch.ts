@@ -11,7 +11,9 @@ import { applicationNameOf, applicationVersionOf, executorIDOf, systemDatabaseLo
 import { Executor } from '../runtime/executor.js';
 import { checkConfig, reportLaunch } from '../runtime/launch-report.js';
 import { loadTracing } from '../tracing/tracing.js';
+import { recovered as recoveredMetric } from '../metrics/instruments.js';
 import type { Logger } from '../logger.js';
+import { Operations } from '../ops/operations.js';
 import { outcomeKey } from '../runtime/outcome.js';
 import type { Registry } from '../runtime/registry.js';
 import { resolveDeclaredSchedules } from '../scheduler/declared.js';
@@ -79,11 +81,16 @@ export async function launchEngine(
         state.latestVersion = latest;
       },
     };
+    // The safety-net polls of an idle process: PostgreSQL processes are told of changes by NOTIFY, so they poll only
+    // for what nobody announces (work and queues of DBOS processes and clients); others poll more often.
+    const crossProcessNotify = listening && location.kind === 'postgres';
+    const idlePollMs = crossProcessNotify ? IDLE_POLL_NOTIFIED_MS : IDLE_POLL_UNNOTIFIED_MS;
     state.queues = new QueueService(executor, () => state.latestVersion, {
       listenQueues: config.listenQueues,
       executorLeaseMs: config.executorLeaseMs ?? DEFAULT_EXECUTOR_LEASE_MS,
+      idlePollMs,
     });
-    executor.enqueueListener = { workflowEnqueued: (queue) => state.queues.workflowEnqueued(queue) };
+    executor.enqueueListener = { workflowEnqueued: (queue, delayed) => state.queues.workflowEnqueued(queue, delayed) };
 
     if (listening) {
       await db.listen([OUTCOME_CHANNEL, CANCEL_CHANNEL, ...QUEUE_CHANNELS, ...MESSAGING_CHANNELS, SCHEDULE_CHANNEL], {
@@ -114,6 +121,7 @@ export async function launchEngine(
     await state.queues.claimExecutor();
     const recovered = await requeuePendingWorkflows(db, executorID, applicationVersion, appName);
     if (recovered.length > 0) logger.info(`Recovering ${recovered.length} workflow(s) left unfinished by executor ${executorID}`);
+    recoveredMetric.add(recovered.length);
 
     // The scheduler reads where its schedules stand before dispatching begins, and fires once it has (below).
     state.scheduler = new Scheduler(executor, codeSchedules, {
@@ -131,6 +139,7 @@ export async function launchEngine(
     state.scheduler.start();
     const noticeCancellations = location.kind === 'sqlite' || config.useListenNotify === false;
     let sweeps = 0;
+    const deadlineEvery = Math.max(1, Math.round(idlePollMs / 1000));
     state.sweep = setInterval(() => {
       // Which version is latest can change under a running process (a newer one launched and was then rolled back,
       // an operator's setLatestApplicationVersion): it decides who takes the rows enqueued without a version.
@@ -145,9 +154,13 @@ export async function launchEngine(
           })
           .catch((err) => logger.debug('Latest version check failed:', err));
       }
-      cancelExpiredWorkflows(db, appName)
-        .then((ids) => ids.forEach((id) => executor.stopLocal(id)))
-        .catch((err) => logger.debug('Deadline sweep failed:', err));
+      // Each run's deadline is a timer of the process running it (Executor.armDeadline); the sweep is the safety net
+      // for rows no live process times (queued rows past a deadline, runs of a process that died).
+      if (sweeps % deadlineEvery === 0) {
+        cancelExpiredWorkflows(db, appName)
+          .then((ids) => ids.forEach((id) => executor.stopLocal(id)))
+          .catch((err) => logger.debug('Deadline sweep failed:', err));
+      }
       // Without NOTIFY, a cancel from another process reaches a waiting run (asleep, waiting for a message) here.
       if (noticeCancellations && executor.runningWorkflowIDs.length > 0) {
         cancelledAmong(db, executor.runningWorkflowIDs)
@@ -157,6 +170,14 @@ export async function launchEngine(
     }, 1000);
     state.sweep.unref();
     if (recovered.length > 0) state.queues.workflowEnqueued(INTERNAL_QUEUE);
+    state.ops = new Operations(executor, state.queues, config);
+    await state.ops.start().catch(async (err) => {
+      clearInterval(state.sweep);
+      await state.ops?.stop().catch(() => {});
+      await state.scheduler.stop().catch(() => {});
+      await state.queues.stop().catch(() => {});
+      throw err;
+    });
     return state;
   } catch (err) {
     await db.close().catch(() => {});
@@ -165,7 +186,10 @@ export async function launchEngine(
 }
 
 /** The sweep runs every second; the latest application version is re-read every this many sweeps. */
-const VERSION_CHECK_EVERY_SWEEPS = 5;
+const VERSION_CHECK_EVERY_SWEEPS = 30;
+/** The safety-net poll of an idle process whose peers announce changes by NOTIFY (PostgreSQL), and of others (ms). */
+const IDLE_POLL_NOTIFIED_MS = 10_000;
+const IDLE_POLL_UNNOTIFIED_MS = 5_000;
 
 /**
  * Stops dispatching and sweeps, lets local runs finish for up to `waitMs`, gives the rest back to their queues, and
@@ -173,6 +197,7 @@ const VERSION_CHECK_EVERY_SWEEPS = 5;
  */
 export async function stopEngine(launched: Launched, waitMs: number): Promise<void> {
   clearInterval(launched.sweep);
+  await launched.ops?.stop();
   await launched.scheduler.stop();
   await launched.queues.stopDispatching();
   await launched.executor.stopAll(waitMs);

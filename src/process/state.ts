@@ -5,6 +5,7 @@
 import { DBOSExecutorNotInitializedError, DBOSNotRegisteredError } from '../errors.js';
 import { ConsoleLogger, type Logger } from '../logger.js';
 import type { RuntimeMessagingEnv } from '../messaging/operation.js';
+import type { Operations } from '../ops/operations.js';
 import type { QueueService } from '../queues/service.js';
 import { logLevelOf, type DBOSConfig } from '../runtime/config.js';
 import { currentFrame, type RunExecutor } from '../runtime/context.js';
@@ -23,6 +24,8 @@ export interface Launched {
   messaging: RuntimeMessagingEnv;
   /** The periodic sweep (deadlines, cancellations, the latest version). */
   sweep: NodeJS.Timeout;
+  /** Retention, alerts, readiness, the health and metrics server (src/ops/). */
+  ops?: Operations;
   /** Whether this process runs the latest application version, so takes the work enqueued without one. */
   latestVersion: boolean;
   /** Records an operator's (or this process's) choice of the latest version, and reacts to it. */
@@ -111,6 +114,13 @@ export function executorHere(): RunExecutor | undefined {
 export function patchingEnabled(): boolean {
   const here = current();
   return here ? here.executor.patchingEnabled : config.enablePatching === true;
+}
+
+/** @internal This process's readiness (the /readyz answer), or not ready when it is not launched. */
+export async function processReadiness(): Promise<import('../ops/http.js').Readiness> {
+  const ops = launched?.ops;
+  if (!ops) return { ready: false, checks: { engine: { ok: false, detail: 'not launched' } } };
+  return ops.readiness();
 }
 
 /** Runs an operation on the engine serving this call; a failure to start it is a rejected promise, as in DBOS. */

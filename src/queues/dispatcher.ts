@@ -2,9 +2,12 @@
 // per batch, within every limit) and runs it. Lanes are independent loops, so a busy queue cannot starve another.
 // A lane sleeps until something can change its answer: work enqueued (NOTIFY or a local enqueue), a slot freed (a
 // local run ending, or a NOTIFY from another process when a shared limit is full), a rate window sliding (a timer at
-// the moment the database says the oldest start leaves the window). Polling at the queue's interval is the safety net.
+// the moment the database says the oldest start leaves the window). Polling is the safety net: at the queue's interval
+// while there is work, and, while a queue stays empty, at an interval that doubles up to `idlePollMaxMs` (an idle
+// process costs its database next to nothing; work announced by NOTIFY or enqueued here still wakes the lane at once).
 
 import { randomUUID } from 'node:crypto';
+import { queueClaimed, queueClaims, queueRunning, queueWait } from '../metrics/instruments.js';
 import type { Executor } from '../runtime/executor.js';
 import { adoptClaimed, claimQueuedWorkflows, type ClaimedWorkflow, type ClaimResult } from '../sysdb/queues.js';
 import { claimLimitsOf, workerLimitOf, type WorkflowQueue } from './workflow-queue.js';
@@ -20,11 +23,25 @@ export type WakeReason = 'work' | 'slot' | 'local' | 'config';
 export class Dispatcher {
   private stopped = false;
   private readonly lanes = new Map<string, QueueLane>();
+  private readonly unobserve: () => void;
 
   constructor(
     private readonly executor: Executor,
     private readonly isLatestVersion: () => boolean,
-  ) {}
+    /** The longest an empty queue's lane sleeps between polls (never less than the queue's own interval). */
+    private readonly idlePollMaxMs = 0,
+  ) {
+    this.unobserve = queueRunning.addSource(() => [...this.lanes.values()].map((l) => ({ labels: [l.queue.name], value: l.runningCount })));
+  }
+
+  /** Whether every lane's loop is alive (for /readyz): a lane whose loop ended while not stopped is stuck. */
+  get healthy(): boolean {
+    return !this.stopped && [...this.lanes.values()].every((l) => l.alive);
+  }
+
+  get laneCount(): number {
+    return this.lanes.size;
+  }
 
   has(queueName: string): boolean {
     return this.lanes.has(queueName);
@@ -40,7 +57,7 @@ export class Dispatcher {
       existing.wake('config');
       return;
     }
-    const lane = new QueueLane(queue, this.executor, this.isLatestVersion);
+    const lane = new QueueLane(queue, this.executor, this.isLatestVersion, this.idlePollMaxMs);
     this.lanes.set(queue.name, lane);
     lane.start();
   }
@@ -62,6 +79,7 @@ export class Dispatcher {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.unobserve();
     await Promise.all([...this.lanes.values()].map((l) => l.stop()));
     this.lanes.clear();
   }
@@ -87,15 +105,20 @@ class QueueLane {
   /** Tokens of claims that failed without an answer: they may have committed, and what they took is adopted. */
   private readonly inDoubt: string[] = [];
 
+  /** Empty claims in a row with nothing waking the lane in between: the idle poll backs off with them. */
+  private idleRounds = 0;
+
   constructor(
     public queue: WorkflowQueue,
     private readonly executor: Executor,
     private readonly isLatestVersion: () => boolean,
+    private readonly idlePollMaxMs: number,
   ) {}
 
   wake(reason: WakeReason): void {
     // During a claim every wake counts: the claim may have read the queue before the change it announces.
     if (!this.claiming && !this.matters(reason)) return;
+    this.idleRounds = 0;
     this.pendingWake = true;
     this.wakeUp?.();
   }
@@ -109,8 +132,16 @@ class QueueLane {
     return reason === 'work';
   }
 
+  /** Whether the lane's loop is running (it ends only when the lane is stopped). */
+  alive = false;
+
+  get runningCount(): number {
+    return this.running.size;
+  }
+
   start(): void {
-    this.loop = this.loopForever();
+    this.alive = true;
+    this.loop = this.loopForever().finally(() => (this.alive = false));
   }
 
   async stop(): Promise<void> {
@@ -139,6 +170,13 @@ class QueueLane {
           more = result.claimed.length === limit && this.budget() > 0;
           this.blocked = this.blockedBy(result, limit);
           if (result.rateRetryInMs !== null) waitMs = Math.min(waitMs, result.rateRetryInMs + 1);
+          if (result.claimed.length === 0 && this.blocked.by === 'nothing' && !this.pendingWake) {
+            const cap = Math.max(this.queue.minPollingIntervalMs, this.idlePollMaxMs);
+            waitMs = Math.min(cap, this.queue.minPollingIntervalMs * 2 ** this.idleRounds);
+            this.idleRounds = Math.min(this.idleRounds + 1, 30);
+          } else {
+            this.idleRounds = 0;
+          }
         } catch (err) {
           failures++;
           this.blocked = { by: 'nothing' };
@@ -202,9 +240,17 @@ class QueueLane {
     const ownerXid = randomUUID();
     try {
       const result = await this.claimAs(ownerXid, limit);
+      const name = this.queue.name;
+      queueClaims.inc(name, result.claimed.length > 0 ? 'work' : 'empty');
+      if (result.claimed.length > 0) {
+        queueClaimed.add(result.claimed.length, name);
+        const now = Date.now();
+        for (const c of result.claimed) queueWait.observe(Math.max(0, now - c.row.createdAt) / 1000, name);
+      }
       this.runAll(result.claimed, ownerXid);
       return result;
     } catch (err) {
+      queueClaims.inc(this.queue.name, 'failed');
       // The claim may have committed before its reply was lost; it is not retried (a retry would claim a second batch
       // under the same token), but read back before the next one.
       this.inDoubt.push(ownerXid);

@@ -14,6 +14,7 @@
 // before they run anything more. Normal beats keep the lease fresh, so a step start costs no round trip.
 
 import { alertExecutorsTakenOver } from '../alerts/alerts.js';
+import { takenOverWorkflows, takeovers } from '../metrics/instruments.js';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { DBOSInitializationError } from '../errors.js';
@@ -39,6 +40,8 @@ const liveIncarnations = new Set<string>();
 
 /** A step may start while the last acknowledged beat was sent within this fraction of the lease. */
 const LEASE_SAFETY = 0.75;
+/** Retired heartbeat rows are pruned at the first beat and every this many beats after. */
+const PRUNE_EVERY_TICKS = 6;
 /** The longest pause between attempts to renew a lapsed lease (the database away). */
 const MAX_RENEW_BACKOFF_MS = 2000;
 
@@ -65,6 +68,7 @@ export class Heartbeat implements LeaseGuard {
   private streakSince?: number;
   private lastAckAt?: number;
   private supersededLogged = false;
+  private ticks = 0;
   readonly me: Incarnation;
 
   constructor(
@@ -225,8 +229,11 @@ export class Heartbeat implements LeaseGuard {
     try {
       await this.beatInTurn();
       await this.takeOverDeadPeers();
-      const pruned = await pruneRetiredHeartbeats(db, this.me, this.leaseMs);
-      if (pruned.length > 0) this.executor.logger.debug(`Removed the heartbeats of retired executor(s) ${pruned.join(', ')}`);
+      // Retired rows are only clutter: removing them once every few beats keeps an idle executor's cost down.
+      if (this.ticks++ % PRUNE_EVERY_TICKS === 0) {
+        const pruned = await pruneRetiredHeartbeats(db, this.me, this.leaseMs);
+        if (pruned.length > 0) this.executor.logger.debug(`Removed the heartbeats of retired executor(s) ${pruned.join(', ')}`);
+      }
     } catch (err) {
       if (isMissingTable(err)) return this.disable();
       if (!this.stopped) this.executor.logger.warn('Heartbeat failed:', err);
@@ -249,6 +256,8 @@ export class Heartbeat implements LeaseGuard {
     if (gone.length === 0 && lapsed.length === 0) return;
     const taken = await takeOverLapsedExecutors(this.executor.db, this.me, settled ? this.leaseMs : null, gone);
     if (taken.executors.length > 0) {
+      takeovers.add(taken.executors.length);
+      takenOverWorkflows.add(taken.requeued);
       this.executor.logger.warn(
         `Executor(s) ${taken.executors.join(', ')} stopped (heartbeat lease of ${this.leaseMs} ms missed, or process gone); ` +
           `${taken.requeued} of their workflow(s) went back to their queues`,

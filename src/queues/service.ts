@@ -6,7 +6,7 @@ import { CoalescedTask } from '../runtime/coalesced.js';
 import type { Executor } from '../runtime/executor.js';
 import { QUEUE_SLOT_CHANNEL } from '../sysdb/queues.js';
 import { INTERNAL_QUEUE } from '../sysdb/rows.js';
-import { QUEUE_CHANNEL } from '../sysdb/workflows.js';
+import { DELAY_CHANGED_CHANNEL, QUEUE_CHANNEL } from '../sysdb/workflows.js';
 import { WorkAnnouncer } from './announcer.js';
 import { checkEnqueue, QueueCatalog } from './catalog.js';
 import { DelayedPromoter } from './delayed.js';
@@ -14,18 +14,24 @@ import { Dispatcher } from './dispatcher.js';
 import { Heartbeat } from './heartbeat.js';
 import { declaredQueues, isPollerQueue, onQueueDeclared, type RegisterQueueOptions, type WorkflowQueue } from './workflow-queue.js';
 
-/** How often the rows of `queues` are re-read (a notification naming an unknown queue re-reads them at once). */
+/** How often the rows of `queues` are re-read by default (a notification naming an unknown queue re-reads them at once). */
 const CATALOG_REFRESH_MS = 1000;
+
 
 export interface QueueServiceOptions {
   /** Dispatch only these queues (the internal queue is always served); every queue when unset. */
   listenQueues?: readonly string[];
   /** An executor whose heartbeat is older than this is dead, and its work is taken over. */
   executorLeaseMs: number;
+  /**
+   * The safety-net poll of an idle process (ms): how often the queues table is re-read, how long an empty queue's
+   * lane and the delayed-work promoter sleep at most. Default: every second (no notifications to rely on).
+   */
+  idlePollMs?: number;
 }
 
 /** The notification channels the queue layer listens on. */
-export const QUEUE_CHANNELS = [QUEUE_CHANNEL, QUEUE_SLOT_CHANNEL] as const;
+export const QUEUE_CHANNELS = [QUEUE_CHANNEL, QUEUE_SLOT_CHANNEL, DELAY_CHANGED_CHANNEL] as const;
 
 export class QueueService {
   readonly catalog: QueueCatalog;
@@ -43,6 +49,7 @@ export class QueueService {
   /** No lane runs before start(): launch must finish recovery (and the facade must know the engine) first. */
   private started = false;
   private stopped = false;
+  private readonly idlePollMs: number;
 
   constructor(
     private readonly executor: Executor,
@@ -50,10 +57,11 @@ export class QueueService {
     options: QueueServiceOptions,
   ) {
     const app = executor.identity.applicationName;
+    this.idlePollMs = options.idlePollMs ?? CATALOG_REFRESH_MS;
     this.catalog = new QueueCatalog(executor.db, app);
-    this.dispatcher = new Dispatcher(executor, isLatestVersion);
+    this.dispatcher = new Dispatcher(executor, isLatestVersion, this.idlePollMs);
     const wakeAll = (queues: string[]) => queues.forEach((q) => this.dispatcher.wake(q, 'work'));
-    this.delayed = new DelayedPromoter(executor.db, app, executor.logger, wakeAll);
+    this.delayed = new DelayedPromoter(executor.db, app, executor.logger, wakeAll, this.idlePollMs);
     this.heartbeat = new Heartbeat(executor, options.executorLeaseMs, wakeAll);
     this.announcer = new WorkAnnouncer(executor.db, executor.logger);
     this.listen = options.listenQueues ? new Set(options.listenQueues) : undefined;
@@ -83,7 +91,7 @@ export class QueueService {
     for (const queue of declaredQueues()) this.serve(queue);
     this.unsubscribe = onQueueDeclared((queue) => this.serve(queue));
     this.delayed.start();
-    this.refreshTimer = setInterval(() => this.requestRefresh(), CATALOG_REFRESH_MS);
+    this.refreshTimer = setInterval(() => this.requestRefresh(), this.idlePollMs);
     this.refreshTimer.unref();
   }
 
@@ -103,14 +111,28 @@ export class QueueService {
   }
 
   /** Work was enqueued by this process (committed): this process claims at once, and the others are told. */
-  workflowEnqueued(queueName: string): void {
+  workflowEnqueued(queueName: string, delayed = false): void {
+    if (delayed) return this.delayChanged();
     this.dispatcher.wake(queueName, 'work');
     this.announcer.announce(queueName);
   }
 
+  /**
+   * A DELAYED workflow was created here or its delay changed: the promoter re-plans its next wake-up at once, and on
+   * PostgreSQL the other processes' promoters are told.
+   */
+  delayChanged(): void {
+    this.delayed.poke();
+    if (this.executor.db.dialect === 'postgres') {
+      this.executor.db.notify(DELAY_CHANGED_CHANNEL, '').catch((err) => this.executor.logger.debug('Could not announce a delay:', err));
+    }
+  }
+
   /** A notification on one of QUEUE_CHANNELS, from any process. */
   onNotification(channel: string, queueName: string): void {
-    if (channel === QUEUE_SLOT_CHANNEL) {
+    if (channel === DELAY_CHANGED_CHANNEL) {
+      this.delayed.poke();
+    } else if (channel === QUEUE_SLOT_CHANNEL) {
       this.dispatcher.wake(queueName, 'slot');
     } else if (this.dispatcher.has(queueName)) {
       this.dispatcher.wake(queueName, 'work');
@@ -122,6 +144,7 @@ export class QueueService {
   /** Notifications may have been missed: every lane claims again, and the queues are re-read. */
   onReconnect(): void {
     this.dispatcher.wakeAll();
+    this.delayed.poke();
     this.requestRefresh();
   }
 

@@ -61,9 +61,23 @@ export interface DBOSConfig {
   enableOTLP?: boolean;
   /** Span attribute names: DBOS's legacy ones (`operationUUID`, …, default) or `dbos.*` semantic conventions. */
   otelAttributeFormat?: 'legacy' | 'semconv';
-  /** Accepted for compatibility; the DBOS admin server is not part of Transact. */
+  /**
+   * `runAdminServer: true` serves this process's health and metrics over HTTP on `adminPort` (default 3001):
+   * `/healthz`, `/readyz`, `/metrics` (Prometheus text) and DBOS's `/dbos-healthz`. Off unless set to true.
+   */
   adminPort?: number;
   runAdminServer?: boolean;
+  /** The address the admin server binds (default 0.0.0.0, so an orchestrator's probes reach it). */
+  adminHost?: string;
+  /**
+   * Background retention (src/ops/retention.ts): finished workflows older than `maxAgeMs`, or beyond the newest
+   * `maxWorkflows`, are deleted with everything they own, by one executor at a time, in small batches, every
+   * `intervalMs` (default 300000). `globalTimeoutMs` cancels PENDING, ENQUEUED and DELAYED workflows created longer
+   * ago than that (DBOS's global timeout). Off when unset.
+   */
+  retention?: RetentionConfig;
+  /** Alerts Transact raises beyond its built-in ones (see DBOS.setAlertHandler). */
+  alerts?: AlertsConfig;
 
   // DBOS 5.x settings that Transact accepts so that DBOS configurations compile, and ignores (it has no such knob):
   /** DBOS caps concurrent polling reads; Transact's waits share notifications and need no cap. Ignored. */
@@ -85,6 +99,26 @@ export interface DBOSConfig {
   systemDatabasePool?: object;
   /** Not supported: launch fails. Use DBOS.registerSerialization for types of your own. */
   serializer?: { name: () => string; stringify(value: unknown): string | Promise<string>; parse(text: string | null | undefined): unknown };
+}
+
+export interface RetentionConfig {
+  /** Delete finished workflows created (and last updated) longer ago than this (ms). */
+  maxAgeMs?: number;
+  /** Keep at most this many of the newest workflows of the application: finished ones beyond them are deleted. */
+  maxWorkflows?: number;
+  /** Cancel PENDING, ENQUEUED and DELAYED workflows created longer ago than this (ms): DBOS's global timeout. */
+  globalTimeoutMs?: number;
+  /** How often a pass runs (ms, default 300000); the first runs a few seconds after launch. */
+  intervalMs?: number;
+  /** Rows per batch (default 500). */
+  batchSize?: number;
+}
+
+export interface AlertsConfig {
+  /** Raise QueueWaitExceeded when a queue's oldest waiting workflow has waited longer than this (ms). Off when unset. */
+  queueWaitThresholdMs?: number;
+  /** How often the queues are checked (ms, default 60000; one executor at a time). */
+  checkIntervalMs?: number;
 }
 
 /**
@@ -115,6 +149,9 @@ export const DBOS_CONFIG_KEYS = [
   'otelAttributeFormat',
   'adminPort',
   'runAdminServer',
+  'adminHost',
+  'retention',
+  'alerts',
   'systemDatabasePollingConcurrency',
   'maxConcurrentQueueDispatches',
   'notificationCoalesceMs',

@@ -71,7 +71,7 @@ async function enqueueChecked(
     },
   });
   // The row is committed: this process's dispatcher claims it at once, and the others are told (coalesced).
-  executor.enqueueListener?.workflowEnqueued(options.queueName);
+  executor.enqueueListener?.workflowEnqueued(options.queueName, (options.delaySeconds ?? 0) > 0);
   return workflowID;
 }
 

@@ -1,7 +1,8 @@
 // The engine inside one process: starting workflows (directly, as children, or onto a queue), running them in a
 // workflow context, recording their outcome fenced by ownership, and waiting for outcomes.
 
-import { alertWorkflowDeadLettered } from '../alerts/alerts.js';
+import { alertWorkflowDeadLettered, alertWorkflowFailedInfrastructure } from '../alerts/alerts.js';
+import { deadLettered, workflowDuration, workflowsFinished, workflowsStarted } from '../metrics/instruments.js';
 import { warnIfUndeclared } from './undeclared-queue.js';
 import { randomUUID } from 'node:crypto';
 import {
@@ -102,7 +103,8 @@ const INTERRUPTED_RETRY_DELAY_MS = 2000;
 
 /** A hook the queue layer installs, so an enqueue wakes the dispatcher without the runtime importing it. */
 export interface EnqueueListener {
-  workflowEnqueued(queueName: string): void;
+  /** `delayed`: the workflow is DELAYED (the delayed-work promoter re-plans, instead of a claim). */
+  workflowEnqueued(queueName: string, delayed?: boolean): void;
 }
 
 export class Executor implements RunExecutor {
@@ -272,7 +274,7 @@ export class Executor implements RunExecutor {
         return workflowID;
       }
       if (queueName) {
-        this.enqueueListener?.workflowEnqueued(queueName);
+        this.enqueueListener?.workflowEnqueued(queueName, (options.delaySeconds ?? 0) > 0);
       } else {
         void this.run(reg, workflowID, ownerXid!, validatedArgs, deadline, null, row, instance);
       }
@@ -331,6 +333,7 @@ export class Executor implements RunExecutor {
         // The failure is stored natively: an unreadable serialization name would make it unreadable too.
         if (row.problems.some((p) => p.column === 'serialization')) await setWorkflowSerialization(this.db, row.workflowID, ownerXid, NATIVE_SERIALIZATION);
         await completeWorkflow(this.db, row.workflowID, ownerXid, 'ERROR', null, serializeError(corrupt).text);
+        alertWorkflowFailedInfrastructure(this.logger, row, corrupt.message, this.identity.executorID);
         this.wakeups.wake(outcomeKey(row.workflowID));
         return;
       }
@@ -346,12 +349,14 @@ export class Executor implements RunExecutor {
             );
         this.logger.error(`Workflow ${row.workflowID}: ${err.message}`);
         await completeWorkflow(this.db, row.workflowID, ownerXid, 'ERROR', null, serializeError(err).text);
+        alertWorkflowFailedInfrastructure(this.logger, row, err.message, this.identity.executorID);
         this.wakeups.wake(outcomeKey(row.workflowID));
         return;
       }
       const max = reg.config.maxRecoveryAttempts ?? 100;
       if (row.recoveryAttempts > max + 1) {
         await deadLetterWorkflow(this.db, row.workflowID, ownerXid);
+        deadLettered.inc(row.name);
         this.logger.error(new DBOSMaxRecoveryAttemptsExceededError(row.workflowID, max).message);
         alertWorkflowDeadLettered(this.logger, row, max, this.identity.executorID);
         this.wakeups.wake(outcomeKey(row.workflowID));
@@ -363,6 +368,7 @@ export class Executor implements RunExecutor {
       } catch (err) {
         this.logger.error((err as Error).message);
         await completeWorkflow(this.db, row.workflowID, ownerXid, 'ERROR', null, serializeError(err).text);
+        alertWorkflowFailedInfrastructure(this.logger, row, (err as Error).message, this.identity.executorID);
         this.wakeups.wake(outcomeKey(row.workflowID));
         return;
       }
@@ -419,6 +425,8 @@ export class Executor implements RunExecutor {
     let outcome: RunOutcome = { status: 'PARKED' };
     let failure: { error: unknown } | undefined;
     ctx.span = this.tracing?.startWorkflow(this.spanIdentity(ctx));
+    const startedAt = performance.now();
+    workflowsStarted.inc(reg.name);
     try {
       // Start the body on the next tick so the caller has the handle (and the run is in localRuns) first.
       await Promise.resolve();
@@ -462,6 +470,10 @@ export class Executor implements RunExecutor {
       return outcome;
     } finally {
       disarm?.();
+      if (outcome.status !== 'PARKED') {
+        workflowsFinished.inc(reg.name, outcome.status);
+        workflowDuration.observe((performance.now() - startedAt) / 1000, reg.name, outcome.status);
+      }
       if (ctx.span) this.tracing!.end(ctx.span, failure?.error);
       if (ctx.stopped === 'shutdown') this.parked.set(ctx.workflowID, ctx.ownerXid);
       if (ctx.stopped === 'interrupted') this.retryInterrupted(ctx);
@@ -483,7 +495,7 @@ export class Executor implements RunExecutor {
   /** Gives workflows this process stopped running back to their queues, fenced by each run's token. */
   private async handBack(runs: { workflowID: string; ownerXid: string }[], delayMs: number | null): Promise<void> {
     const queues = await handBackWorkflows(this.db, runs, delayMs);
-    if (delayMs === null && !this.shuttingDown) for (const queue of queues) this.enqueueListener?.workflowEnqueued(queue);
+    if (!this.shuttingDown) for (const queue of queues) this.enqueueListener?.workflowEnqueued(queue, delayMs !== null);
   }
 
   /** Who a span is about: the run and this process. */

@@ -6,6 +6,7 @@ import { DBOSMaxStepRetriesError, DBOSStepTimeoutError, DBOSUnexpectedStepError 
 import { NATIVE_SERIALIZATION, PORTABLE_SERIALIZATION, serializeError, serializeValue } from '../serialization/index.js';
 import type { StepRow } from '../sysdb/rows.js';
 import { impatiently } from '../sysdb/retry.js';
+import { stepDuration, stepRetries } from '../metrics/instruments.js';
 import { recordStep } from '../sysdb/steps.js';
 import { durably, replayRecorded, type Settle } from './replay.js';
 import { callAt, currentFrame, executionStorage, sleepUnlessStopped, type RunExecutor, type WorkflowContext } from './context.js';
@@ -156,14 +157,17 @@ async function runAttempts<T>(
         throw serializationError;
       }
       const adopted = await checkpoint(executor, ctx, functionID, name, { output, serialization: NATIVE_SERIALIZATION, startedAtEpochMs });
+      stepDuration.observe((Date.now() - startedAtEpochMs) / 1000, name, 'SUCCESS');
       const { value } = outcome;
       return settle(adopted, () => value);
     }
     ctx.throwIfStopped();
     errors.push(outcome.error as Error);
     if (attempt < maxAttempts && (config.shouldRetry?.(outcome.error) ?? true)) {
+      stepRetries.inc(name);
       executor.logger.warn(
-        `Step ${name} of workflow ${ctx.workflowID} failed (attempt ${attempt}/${maxAttempts}); retrying in ${intervalSeconds}s`,
+        `Step ${name} of workflow ${ctx.workflowID} failed (attempt ${attempt}/${maxAttempts}); retrying in ${intervalSeconds}s:`,
+        outcome.error,
       );
       await sleepUnlessStopped(Math.min(intervalSeconds, MAX_RETRY_INTERVAL_SECONDS) * 1000, ctx.signal);
       ctx.throwIfStopped();
@@ -176,6 +180,7 @@ async function runAttempts<T>(
       serialization: NATIVE_SERIALIZATION,
       startedAtEpochMs,
     });
+    stepDuration.observe((Date.now() - startedAtEpochMs) / 1000, name, 'ERROR');
     return settle(adopted, () => {
       throw final;
     });

@@ -8,6 +8,7 @@
 // safe to repeat: the statements are fenced upserts, see their modules.) A batch holding a workflow run's write waits
 // out an outage as that run would on its own (src/sysdb/retry.ts).
 
+import { groupCommitBatch } from '../metrics/instruments.js';
 import { impatiently, isPatient, patiently } from './retry.js';
 
 interface Pending<T, R> {
@@ -26,6 +27,8 @@ export class GroupCommitter<T, R> {
     private readonly write: (items: T[]) => Promise<R[]>,
     private readonly maxInFlight: number,
     private readonly maxBatch: number,
+    /** The kind of write, for the batch-size metric. */
+    private readonly kind = 'write',
   ) {}
 
   submit(item: T): Promise<R> {
@@ -57,6 +60,7 @@ export class GroupCommitter<T, R> {
   }
 
   private send(batch: Pending<T, R>[]): Promise<R[]> {
+    groupCommitBatch.observe(batch.length, this.kind);
     const write = () => this.write(batch.map((p) => p.item));
     // Run in a scope of the batch's own, not in whichever submitter's async context started the pump.
     return batch.some((p) => p.patient) ? patiently({}, write) : impatiently(write);

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { dbReconnects } from '../metrics/instruments.js';
 import {
   countRoundTrip,
   newDriverStats,
@@ -235,6 +236,7 @@ class ListenConnection {
         try {
           await this.start();
           this.reconnecting = false;
+          dbReconnects.inc();
           this.listener.onReconnect();
           return;
         } catch {

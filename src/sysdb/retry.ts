@@ -9,6 +9,7 @@
 // they wait until the database is back or the run is stopped. The runtime marks such calls with `patiently`.
 
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { dbErrors } from '../metrics/instruments.js';
 
 export interface RetryPolicy {
   initialDelayMs: number;
@@ -76,7 +77,9 @@ export async function withRetries<T>(
     try {
       return await fn();
     } catch (err) {
-      if (!isTransientDatabaseError(err) || Date.now() + delay > giveUpAt || scope?.signal?.aborted) throw err;
+      const transient = isTransientDatabaseError(err);
+      dbErrors.inc(transient ? 'transient' : 'other');
+      if (!transient || Date.now() + delay > giveUpAt || scope?.signal?.aborted) throw err;
       if (onWait && Date.now() - reportedAt >= REPORT_EVERY_MS) {
         reportedAt = Date.now();
         onWait(err, reportedAt - startedAt);

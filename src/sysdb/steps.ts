@@ -109,7 +109,7 @@ const stepCommitters = new WeakMap<object, GroupCommitter<StepRecord, boolean>>(
 export async function recordStep(db: SqlDriver, r: StepRecord): Promise<RecordStepResult> {
   const committer = committerFor(stepCommitters, db, () => {
     const write = (records: StepRecord[]) => writeSteps(db, records);
-    return new GroupCommitter(write, Math.max(1, Math.floor(db.maxConnections / 2)), 500);
+    return new GroupCommitter(write, Math.max(1, Math.floor(db.maxConnections / 2)), 500, 'checkpoint');
   });
   if (await committer.submit(r)) return { kind: 'recorded' };
   // The slow path: find out why nothing was written.

@@ -79,6 +79,8 @@ export interface InsertResult {
 export const QUEUE_CHANNEL = 'transact_queue';
 /** Carries a queue name when a queued workflow ends, so claimers waiting on a full global limit try at once. */
 export const QUEUE_SLOT_CHANNEL = 'transact_queue_slot';
+/** A DELAYED workflow was created or its delay changed: each process's promoter re-plans its next wake-up. */
+export const DELAY_CHANGED_CHANNEL = 'transact_delay_changed';
 
 const STATUS_COLUMNS = `workflow_uuid, status, name, class_name, config_name, queue_name, executor_id,
   application_version, application_id, application_name, recovery_attempts, owner_xid, creator_xid,
@@ -387,7 +389,7 @@ export async function completeWorkflow(
 ): Promise<boolean> {
   const committer = committerFor(completionCommitters, db, () => {
     const write = (items: Completion[]) => writeCompletions(db, items);
-    return new GroupCommitter(write, Math.max(1, Math.floor(db.maxConnections / 2)), 500);
+    return new GroupCommitter(write, Math.max(1, Math.floor(db.maxConnections / 2)), 500, 'outcome');
   });
   return committer.submit({ workflowID, ownerXid, status, output, error });
 }

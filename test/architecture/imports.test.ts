@@ -19,11 +19,11 @@ const LAYERS: { name: string; members: string[] }[] = [
   { name: 'tools and add-ons', members: ['cli/', 'admin/', 'receivers/', 'datasources/', 'debouncer.ts', 'testing/'] },
   { name: 'facade and client', members: ['dbos.ts', 'client/'] },
   { name: 'process', members: ['process/', 'configured-instance.ts', 'registry-info.ts', 'decorators.ts'] },
-  { name: 'services', members: ['queues/', 'scheduler/', 'messaging/', 'management/'] },
+  { name: 'services', members: ['queues/', 'scheduler/', 'messaging/', 'management/', 'ops/'] },
   { name: 'engine', members: ['runtime/'] },
   { name: 'observability', members: ['tracing/', 'alerts/'] },
   { name: 'storage and values', members: ['sysdb/', 'serialization/', 'validation.ts', 'status-string.ts'] },
-  { name: 'base', members: ['errors.ts', 'redact.ts', 'logger.ts'] },
+  { name: 'base', members: ['errors.ts', 'redact.ts', 'logger.ts', 'metrics/'] },
 ];
 
 /** Pairs of one layer that must not import each other in either direction. */

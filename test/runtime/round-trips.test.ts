@@ -94,10 +94,11 @@ describeEachBackend('round trips', (kind) => {
   const databaseUrl = engineOn(kind, 'rt', IDLE_CONFIG);
 
   it('an idle second: only the periodic statements and empty claims', async () => {
-    // A little over a second, so the deadline sweep (every second) falls into it however the timers are phased.
+    // A little over a second. Each run's deadline is a timer of its own process; the deadline sweep is a safety net
+    // (every 10 s on PostgreSQL, 5 s on SQLite: test/ops/idle-cost.test.ts counts a whole idle window).
     const counted = await countStatements(() => new Promise((r) => setTimeout(r, 1200)));
     assertStatements(kind, counted, {});
-    assert.ok(counted.transact_cancel_expired >= 1, `the deadline sweep runs every second: ${JSON.stringify(counted)}`);
+    assert.ok((counted.transact_cancel_expired ?? 0) <= 1, `the deadline sweep is no longer every second: ${JSON.stringify(counted)}`);
   });
 
   it('a three-step workflow costs five round trips: start, three checkpoints, completion', async () => {
@@ -198,7 +199,7 @@ describeEachBackend('round trips', (kind) => {
         assert.equal(await DBOS.retrieveWorkflow(handle.workflowID).getResult(), 4);
       });
     })();
-    assert.equal(counted.transact_record_step, 1, 'only the step that had not run is checkpointed');
+    assert.equal(counted.transact_record_step, 1, `only the step that had not run is checkpointed: ${JSON.stringify(counted)}`);
     assert.equal(counted.transact_complete_workflow, 1);
     assert.equal(counted.transact_insert_workflow, undefined);
   });

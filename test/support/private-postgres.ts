@@ -34,7 +34,10 @@ export class PrivatePostgres {
     else execFileSync(command, args, { stdio: 'pipe' });
   }
 
-  static async create(): Promise<PrivatePostgres> {
+  /** Extra server settings (`-c name=value` each), for every start. */
+  private extraOptions = '';
+
+  static async create(settings: Record<string, string> = {}): Promise<PrivatePostgres> {
     const bin = postgresBin();
     if (!bin) throw new Error(privatePostgresUnavailable);
     const dir = mkdtempSync(join(tmpdir(), 'transact-pg-'));
@@ -46,13 +49,16 @@ export class PrivatePostgres {
     }
     const port = 20000 + Math.floor(Math.random() * 20000);
     const server = new PrivatePostgres(dir, port, bin);
+    server.extraOptions = Object.entries(settings)
+      .map(([k, v]) => ` -c ${k}=${v}`)
+      .join('');
     server.run('initdb', ['-D', join(dir, 'data'), '-A', 'trust', '-U', 'postgres', '--no-sync']);
     server.start();
     return server;
   }
 
   start(): void {
-    const options = `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
+    const options = `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off${this.extraOptions}`;
     this.run('pg_ctl', ['-D', join(this.dir, 'data'), '-o', options, '-l', join(this.dir, 'log'), '-w', 'start']);
   }
 

@@ -10,6 +10,10 @@
  * the holder's beats count); `host_id` tells processes on one host (and PID namespace) apart from others, so a peer
  * there can see at once that a dead executor's process is gone. Both were added after the table: HEARTBEAT_COLUMNS
  * adds them to an older table.
+ *
+ * transact_leases: named leases on the database clock, so that a background duty (retention, src/ops/retention.ts)
+ * runs in one process at a time whatever the backend: a lease is taken when it is free or lapsed, renewed by its
+ * holder, and given up by setting its expiry in the past.
  */
 
 /** Columns added to the heartbeat table after it was first created, with their types per dialect. */
@@ -32,6 +36,12 @@ export function transactTablesPostgres(s: string): string[] {
       host_id text,
       CONSTRAINT transact_executor_heartbeats_pkey PRIMARY KEY (application_name, executor_id)
     )`,
+    `CREATE TABLE IF NOT EXISTS ${s}.transact_leases (
+      name text NOT NULL,
+      holder text NOT NULL,
+      expires_at_epoch_ms bigint NOT NULL,
+      CONSTRAINT transact_leases_pkey PRIMARY KEY (name)
+    )`,
   ];
 }
 
@@ -47,5 +57,10 @@ export const TRANSACT_TABLES_SQLITE: readonly string[] = [
     incarnation TEXT,
     host_id TEXT,
     PRIMARY KEY (application_name, executor_id)
+  )`,
+  `CREATE TABLE IF NOT EXISTS transact_leases (
+    name TEXT NOT NULL PRIMARY KEY,
+    holder TEXT NOT NULL,
+    expires_at_epoch_ms INTEGER NOT NULL
   )`,
 ];
