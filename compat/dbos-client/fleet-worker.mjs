@@ -22,7 +22,8 @@
 //                          locks held, rows not yet marked), until SIGUSR1. It uses the hook DBOS's package exports
 //                          for its own tests (`@dbos-inc/dbos-sdk/internal/debugpoint`), at the point DBOS names
 //                          DEBUG_TRIGGER_FIND_AND_MARK_AFTER_SELECT, so that a test can claim beside a real DBOS
-//                          claim in progress
+//                          claim in progress. Every later claim of this process that reaches that point fails
+//                          (rolled back; DBOS logs it and polls again), so what is left is the other claimers' to run
 //
 // Lines on stdout: `ready <incarnation> <pid>` once launched, `enqueued <n>` after FAULT_ENQUEUE's starts,
 // `status <inflight> <returned>` on SIGUSR2, `holding-claim` and `released-claim` around FLEET_HOLD_CLAIM's wait.
@@ -91,7 +92,7 @@ if (process.env.FLEET_HOLD_CLAIM) {
   let held = false;
   setDebugTrigger(DEBUG_TRIGGER_FIND_AND_MARK_AFTER_SELECT, {
     asyncCallback: async () => {
-      if (held) return;
+      if (held) throw new Error('FLEET_HOLD_CLAIM: this process claims once');
       // Hold only a claim that found work: its rows are locked, not yet marked, so still ENQUEUED to others.
       const { rows } = await probe.query(`SELECT count(*)::int AS n FROM dbos.workflow_status WHERE queue_name = $1 AND status = 'ENQUEUED'`, [
         queueName,

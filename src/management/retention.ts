@@ -29,6 +29,16 @@ export const DEFAULT_RETENTION_BATCH = 500;
 /** A background pass pauses this many times as long as each batch took. */
 const PROPORTIONAL_PAUSE = 2;
 
+/**
+ * The part of `AbortSignal` a pass reads, spelled out so that the published types
+ * compile in projects without DOM or Node typings.
+ */
+export interface StopSignal {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
 export interface GarbageCollectOptions {
   /** Delete finished workflows created (and last updated) more than this long ago (ms). */
   olderThanMs?: number;
@@ -51,8 +61,8 @@ export interface GarbageCollectOptions {
   holder?: string;
   /** Called with the IDs each batch deleted (for what lives outside the system database, and for metrics). */
   onBatch?: (workflowIDs: string[], elapsedMs: number) => void | Promise<void>;
-  /** Stops the pass between batches. */
-  signal?: AbortSignal;
+  /** Stops the pass between batches (an `AbortSignal`). */
+  signal?: StopSignal;
 }
 
 export interface GarbageCollectResult {
@@ -186,7 +196,7 @@ export async function globalTimeout(db: SqlDriver, options: GlobalTimeoutOptions
   return { cutoffEpochMs: cutoff, cancelled, dryRun: false };
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+function sleep(ms: number, signal?: StopSignal): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       clearTimeout(timer);

@@ -262,7 +262,8 @@ describeEachBackend(
      * A DBOS process alone first: its first claim that finds work stops inside its transaction, rows locked and not
      * yet marked (compat/dbos-client/fleet-worker.mjs, FLEET_HOLD_CLAIM). Then a Transact process claims from the same
      * queue: it must wait for the DBOS claim (seen as its backend waiting on a lock), or, without that, it claims
-     * beside it (seen as workflows it took); either way the DBOS claim is then let go, and the limit is checked.
+     * beside it (seen as workflows it took); either way the DBOS claim is then let go, and the limit is checked. The
+     * DBOS process claims only that once (its later claims fail), so the rest is the Transact process's to run.
      */
     async function heldClaim(name: string, queue: Record<string, unknown>, limit: number, partitionKey?: string): Promise<void> {
       const s = (scenario = await Scenario.create({

@@ -2,14 +2,15 @@
 // pg_stat_statements counts every statement the process sends during 30 idle seconds (after its first minute, when
 // the scheduler re-reads its table every second on purpose), and the budget is one statement per second. SQLite has
 // no server to ask: there the driver's own count is held to a budget of its own. Default settings, one queue declared.
+// Each backend runs from a file of its own (idle-cost-*.test.ts): together they would outlast a file's time limit.
 
 import assert from 'node:assert/strict';
 import { after, it } from 'node:test';
 import pg from 'pg';
-import { DBOS, WorkflowQueue } from '../../src/index.js';
-import { systemDatabaseStats } from '../../src/process/state.js';
-import { describeEachBackend, dropFreshDatabases, freshDatabase } from '../support/backends.js';
-import { PrivatePostgres, privatePostgresUnavailable } from '../support/private-postgres.js';
+import { DBOS, WorkflowQueue } from '../../../src/index.js';
+import { systemDatabaseStats } from '../../../src/process/state.js';
+import { type BackendKind, describeEachBackend, dropFreshDatabases, freshDatabase } from '../../support/backends.js';
+import { PrivatePostgres, privatePostgresUnavailable } from '../../support/private-postgres.js';
 
 new WorkflowQueue('idle-cost');
 DBOS.registerWorkflow(async () => 1, { name: 'idleCostNothing' });
@@ -24,8 +25,8 @@ const SQLITE_BUDGET = (WINDOW_MS / 1000) * 3;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+export function idleCostSuite(only: BackendKind): void {
 after(dropFreshDatabases);
-
 describeEachBackend('idle cost', (kind) => {
   let server: PrivatePostgres | undefined;
   after(async () => {
@@ -79,4 +80,5 @@ describeEachBackend('idle cost', (kind) => {
       }
     },
   );
-});
+}, [only]);
+}
