@@ -2,7 +2,7 @@
 // pg_stat_statements counts every statement the process sends during 30 idle seconds (after its first minute, when
 // the scheduler re-reads its table every second on purpose), and the budget is one statement per second. SQLite has
 // no server to ask: there the driver's own count is held to a budget of its own. Default settings, one queue declared.
-// Each backend runs from a file of its own (idle-cost-*.test.ts): together they would outlast a file's time limit.
+// Each backend runs from a file of its own (idle-cost-*.test.ts): together they would hold one of the two test slots for over three minutes.
 
 import assert from 'node:assert/strict';
 import { after, it } from 'node:test';
