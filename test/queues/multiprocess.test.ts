@@ -109,8 +109,16 @@ describeEachBackend(
       });
       await victim!.kill('SIGKILL');
       const killedAt = Date.now();
+      // The takeover is what the lease promises: w3's work leaves it within the lease and a few beats. How long the
+      // rest takes is the machine's speed (a benchmark's business), so the drain only has a generous deadline.
+      const heldByVictim = async () =>
+        Number(
+          (await queryRows(url, `SELECT count(*) AS n FROM dbos.workflow_status WHERE queue_name = 'drain' AND status = 'PENDING' AND executor_id = 'w3'`))[0]!.n,
+        );
+      await waitUntil(async () => (await heldByVictim()) === 0, { timeoutMs: LEASE_MS + 30_000, intervalMs: 50, message: "w3's workflows taken over" });
+      const takenOverIn = Date.now() - killedAt;
       await enqueued;
-      await waitUntil(async () => (await done()) === TOTAL, { timeoutMs: LEASE_MS + 30_000, intervalMs: 100, message: 'all 3,000 done' });
+      await waitUntil(async () => (await done()) === TOTAL, { timeoutMs: 120_000, intervalMs: 100, message: 'all 3,000 done' });
       const drainedIn = Date.now() - killedAt;
 
       const statuses = await queryRows(url, `SELECT status, count(*) AS n FROM dbos.workflow_status WHERE queue_name = 'drain' GROUP BY status`);
@@ -147,8 +155,11 @@ describeEachBackend(
         `SELECT count(*) AS n FROM dbos.workflow_status WHERE queue_name = 'drain' AND recovery_attempts > 1`,
       );
       assert.ok(Number(recovered!.n) > 0, "some of w3's workflows were taken over");
-      assert.ok(drainedIn < LEASE_MS + 20_000, `drained ${drainedIn} ms after the kill`);
-      console.log(`# drained ${TOTAL} in total, ${drainedIn} ms after the kill (lease ${LEASE_MS} ms); ${Number(recovered!.n)} taken over, ${rerun} steps re-run`);
+      assert.ok(takenOverIn < LEASE_MS + 10_000, `w3's workflows were taken over ${takenOverIn} ms after the kill (lease ${LEASE_MS} ms)`);
+      console.log(
+        `# drained ${TOTAL} in total, ${drainedIn} ms after the kill; w3's work taken over in ${takenOverIn} ms (lease ${LEASE_MS} ms); ` +
+          `${Number(recovered!.n)} taken over, ${rerun} steps re-run`,
+      );
     });
 
     it('records nothing from a worker paused past its lease, whose workflows were taken over', async () => {
