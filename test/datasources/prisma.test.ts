@@ -2,6 +2,7 @@
 // client on @prisma/adapter-pg, generated from test/datasources/prisma/schema.prisma), then what is Prisma's own:
 //   - the typed transaction client (`ds.client.dsRow.create`, Prisma's model API) inside a workflow's transaction,
 //     with Prisma's spelling of the isolation level;
+//   - a completion row another execution committed first (23505 under Prisma's P2010) wins over this one's transaction;
 //   - a deadlock raised through the model API (Prisma's P2034, no SQLSTATE at its top) is retried, both succeed;
 //   - the static schema helpers on a PrismaClient;
 //   - `@ds.transaction()` under standard decorators here, and under legacy experimentalDecorators in a worker.
@@ -10,6 +11,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import superjson from 'superjson';
 import { DBOS } from '../../src/index.js';
 import { describeEachBackend, dropFreshDatabases, freshDatabase, postgresUnavailable } from '../support/backends.js';
 import { startWorker } from '../support/child.js';
@@ -133,6 +135,28 @@ describe('Prisma data source: its own client and decorators', { skip: postgresUn
       const fork = await DBOS.forkWorkflow(id, 2);
       assert.deepEqual(await fork.getResult(), await handle.getResult());
       assert.equal(runs.get(`${id}-1`), 1, 'the replay did not run the transaction');
+    });
+
+    it('a completion row committed by another execution first (a unique violation, P2010/23505) wins: rolled back, its output returned', async () => {
+      const id = `taken-${kind}-${randomBytes(3).toString('hex')}`;
+      // As if an earlier execution of this workflow had committed step 0 and lost the race to checkpoint it.
+      await appQuery(appUrl, 'INSERT INTO dbos.transaction_completion (workflow_id, function_num, output) VALUES ($1, 0, $2)', [
+        id,
+        superjson.stringify({ id: 'elsewhere', iso: 'serializable' }),
+      ]);
+      const handle = await DBOS.startWorkflow(modelWorkflow, { workflowID: id })(id);
+      const [first, second] = await handle.getResult();
+      assert.deepEqual(first, { id: 'elsewhere', iso: 'serializable' });
+      assert.deepEqual(second, { id: `${id}-2`, iso: 'repeatable read' });
+      assert.equal(runs.get(`${id}-1`), 1, 'the body ran, and its transaction was rolled back');
+      assert.deepEqual(
+        (await client.dsRow.findMany({ where: { workflow_id: id }, orderBy: { id: 'asc' } })).map((r) => r.id),
+        [`${id}-2`],
+      );
+      assert.deepEqual((await DBOS.listWorkflowSteps(id))!.map((s) => [s.functionID, s.name, s.output]), [
+        [0, 'modelInsert', { id: 'elsewhere', iso: 'serializable' }],
+        [1, 'modelInsert', { id: `${id}-2`, iso: 'repeatable read' }],
+      ]);
     });
 
     it('a deadlock through the model API (P2034) is retried; both transactions succeed', async () => {
