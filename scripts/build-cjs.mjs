@@ -46,7 +46,7 @@ entry('nats.js', 'receivers/nats.js');
 entry('pg-changes.js', 'receivers/pg-changes.js');
 entry('testing.js', 'testing/index.js');
 // transact/datasources/<library>: one entry each, loading only that library.
-const dataSources = ['nodepg', 'postgres', 'knex', 'kysely', 'drizzle', 'typeorm'];
+const dataSources = ['nodepg', 'postgres', 'knex', 'kysely', 'drizzle', 'typeorm', 'prisma'];
 mkdirSync(join(cjs, 'datasources'), { recursive: true });
 for (const name of dataSources) entry(`datasources/${name}.js`, `datasources/${name}.js`);
 

@@ -111,4 +111,35 @@ export const typeorm: Library = {
   config: (s) => ({ ...s }),
 };
 
-export const libraries: Record<string, Library> = { nodepg, knex, postgres: postgresjs, kysely, drizzle, typeorm };
+/** The PrismaClient (generated from test/datasources/prisma/schema.prisma) each Prisma data source was made with. */
+const prismaClients = new WeakMap<TestDataSource, { $disconnect(): Promise<void> }>();
+
+export const prisma: Library = {
+  kind: 'prisma',
+  async create(name, url) {
+    const { ensurePrismaClient } = await import('./prisma-generate.js');
+    ensurePrismaClient();
+    const { PrismaClient } = await import('../prisma/generated/client.js');
+    const { PrismaPg } = await import('@prisma/adapter-pg');
+    const { PrismaDataSource } = await import('../../../src/datasources/prisma.js');
+    // Prisma's interactive transactions time out (5 s) and wait for a connection (2 s): roomier on a loaded machine.
+    const client = new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: 4 }), transactionOptions: { maxWait: 20_000, timeout: 60_000 } });
+    const ds = new PrismaDataSource<typeof client>(name, client) as unknown as TestDataSource;
+    prismaClients.set(ds, client);
+    return ds;
+  },
+  async sql(ds, text, params) {
+    const { prismaQuery } = await import('../../../src/datasources/prisma.js');
+    return prismaQuery((ds as unknown as { client: import('../../../src/datasources/prisma.js').PrismaLike }).client)(text, params);
+  },
+  // Prisma's spelling of the level (ReadCommitted, …).
+  config: (s) => ({
+    ...s,
+    isolationLevel: s.isolationLevel?.toLowerCase().replace(/(^|\s)([a-z])/g, (_, _sp: string, c: string) => c.toUpperCase()),
+  }),
+  async close(ds) {
+    await prismaClients.get(ds)?.$disconnect();
+  },
+};
+
+export const libraries: Record<string, Library> = { nodepg, knex, postgres: postgresjs, kysely, drizzle, typeorm, prisma };

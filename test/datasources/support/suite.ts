@@ -52,7 +52,7 @@ export async function dropAppDatabase(url: string): Promise<void> {
   }
 }
 
-async function appQuery(url: string, text: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
+export async function appQuery(url: string, text: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
