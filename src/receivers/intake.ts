@@ -33,6 +33,8 @@ export interface IntakeTarget {
   queueName: string;
   /** The most messages stored (and acknowledged) together. */
   batchSize: number;
+  /** Told how many new workflows each chunk stored (its consumer's status counts them). */
+  onStored?: (count: number) => void;
 }
 
 /** One message, as the intake needs it. */
@@ -166,7 +168,8 @@ export class MessageIntake {
         DBOS.logger.error(`${target.label}: message ${item.position} dropped, it can never be stored:`, err);
       }
     }
-    await enqueueWorkflows(prepared);
+    const inserted = await enqueueWorkflows(prepared);
+    target.onStored?.(inserted.size);
   }
 }
 
@@ -200,6 +203,58 @@ class Backlog {
 
   async below(level: number): Promise<boolean> {
     return (await this.count()) <= level;
+  }
+}
+
+/** The worse of two results: stopped over paused over done. */
+function worse(a: TakeResult, b: TakeResult): TakeResult {
+  if (a === 'stopped' || b === 'stopped') return 'stopped';
+  return a === 'paused' || b === 'paused' ? 'paused' : 'done';
+}
+
+/**
+ * Several takes of one consumer at once, for sources that acknowledge each message on its own (a Redis XACK names
+ * entries, a NATS ack one message): while one batch is being stored, the next is read and stored beside it, so the
+ * source and the database are both kept busy instead of waiting on each other in turn. Exactly once is unchanged: each
+ * message is still acknowledged only after its own chunk is stored. A source whose acknowledgement is a position
+ * (Kafka's offsets) cannot use this within a partition.
+ */
+export class ConcurrentTakes {
+  private readonly running = new Set<Promise<void>>();
+  private result: TakeResult = 'done';
+  private failure?: { error: unknown };
+
+  constructor(private readonly limit: number) {}
+
+  get size(): number {
+    return this.running.size;
+  }
+
+  /** Whether every take since the last settle() went through (no pause, no stop, no failure). */
+  get clean(): boolean {
+    return this.result === 'done' && this.failure === undefined;
+  }
+
+  /** Starts `take`; returns once fewer than `limit` takes are running. */
+  async add(take: () => Promise<TakeResult>): Promise<void> {
+    const run: Promise<void> = take()
+      .then(
+        (r) => void (this.result = worse(this.result, r)),
+        (error: unknown) => void (this.failure ??= { error }),
+      )
+      .finally(() => this.running.delete(run));
+    this.running.add(run);
+    while (this.running.size >= this.limit) await Promise.race(this.running);
+  }
+
+  /** Waits for every running take; returns the worst result since the last settle, or throws the first failure. */
+  async settle(): Promise<TakeResult> {
+    while (this.running.size > 0) await Promise.all([...this.running]);
+    const { result, failure } = this;
+    this.result = 'done';
+    this.failure = undefined;
+    if (failure) throw failure.error;
+    return result;
   }
 }
 
