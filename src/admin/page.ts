@@ -122,7 +122,7 @@ export const CONSOLE_HTML = `<!doctype html>
   <h2>Event receivers</h2>
   <p class="hint" id="receiverHint"></p>
   <div id="receiverAlert" class="banner" role="alert" hidden></div>
-  <table class="grid"><thead><tr><th>Source</th><th>Consumer</th><th>Group</th><th>State</th><th>Since</th><th>Crashes</th><th>Lag</th><th>Received</th><th>Stored</th><th>Finished</th></tr></thead>
+  <table class="grid"><thead><tr><th>Source</th><th>Consumer</th><th>Group</th><th>State</th><th>Since</th><th>Crashes</th><th>Lag</th><th>Acknowledged</th><th>Stored</th><th>Finished</th></tr></thead>
   <tbody id="receiverRows"></tbody></table>
 </section>
 
@@ -185,6 +185,7 @@ td.id { max-width: 340px; overflow: hidden; text-overflow: ellipsis; }
 .st-running { color: var(--good); background: #e6f4ea; } .st-crashed { color: var(--bad); background: #fce8e6; }
 .st-rebalancing, .st-paused, .st-starting { color: var(--warn); background: #fff4d6; }
 .lagParts { color: var(--muted); font-size: 12px; }
+.grid td.crash { white-space: normal; max-width: 380px; } .crash .hint { display: block; font-size: 12px; }
 .message { min-height: 1.4em; margin: 6px 0; }
 .message.ok { color: var(--good); } .message.refused, .message.error { color: var(--bad); font-weight: 600; }
 .actions { display: flex; flex-wrap: wrap; gap: 10px; align-items: center; }
@@ -736,7 +737,7 @@ export const CONSOLE_JS = String.raw`'use strict';
         var lag = parts.length === 0 ? '<span class="hint">unknown</span>' : esc(total) + ' <span class="lagParts">' + parts.map(function (k) { return esc(k) + ': ' + esc(c.lag[k]); }).join(', ') + '</span>';
         var crash = c.lastCrash ? ' <span class="hint" title="' + esc(time(c.lastCrash.atMs)) + '">last: ' + esc(c.lastCrash.error) + ' (' + ago(c.lastCrash.atMs) + ')</span>' : '';
         return '<tr data-receiver="' + esc(c.source + ':' + c.name) + '"><td>' + esc(c.source) + '</td><td class="mono">' + esc(c.name) + '</td><td class="mono">' + esc(c.group) + '</td><td>' + badge(c.state) +
-          '</td><td>' + ago(c.sinceMs) + '</td><td>' + esc(c.crashes) + crash + '</td><td>' + lag + '</td>' + num(c.taken) + num(c.stored) + num(c.finished) + '</tr>';
+          '</td><td>' + ago(c.sinceMs) + '</td><td class="crash">' + esc(c.crashes) + crash + '</td><td>' + lag + '</td>' + num(c.taken) + num(c.stored) + num(c.finished) + '</tr>';
       }).join(''));
     });
   }

@@ -130,7 +130,7 @@ export const receiverLag = registry.gauge(
 );
 export const receiverMessages = registry.gauge(
   'transact_receiver_messages_total',
-  "An event receiver consumer's messages since it started, by stage: received (taken in: stored now, or found stored already), stored (new workflows stored), finished (its workflow's runs finished in this process)",
+  "An event receiver consumer's messages since it started, by stage: acknowledged (to the source, once its workflow was stored, now or before), stored (new workflows stored), finished (its workflow's runs finished in this process)",
   ['source', 'consumer', 'group', 'stage'],
   'counter',
 );

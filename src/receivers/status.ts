@@ -30,7 +30,7 @@ export interface ReceiverStatus {
   /** Crashes since launch; each was rebuilt (or is being). */
   crashes: number;
   lastCrash?: { atMs: number; error: string };
-  /** Messages taken in (stored as workflows, or found stored already) since launch. */
+  /** Messages acknowledged to the source since launch, each once its workflow was stored (by this call, or before). */
   taken: number;
   /** New workflows stored for its messages since launch (a redelivered message finds its workflow stored: not counted). */
   stored: number;
@@ -61,7 +61,7 @@ receiverState.addSource(perConsumer((s, l) => STATES.map((state) => ({ labels: [
 receiverLag.addSource(perConsumer((s, l) => Object.entries(s.lag).map(([partition, lag]) => ({ labels: [...l, partition], value: lag }))));
 receiverMessages.addSource(
   perConsumer((s, l) => [
-    { labels: [...l, 'received'], value: s.taken },
+    { labels: [...l, 'acknowledged'], value: s.taken },
     { labels: [...l, 'stored'], value: s.stored },
     { labels: [...l, 'finished'], value: s.finished },
   ]),
