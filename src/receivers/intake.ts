@@ -148,9 +148,12 @@ export class MessageIntake {
 
   private async untilStored<I extends IntakeItem>(target: IntakeTarget, chunk: I[], hooks: IntakeHooks<I>): Promise<boolean> {
     let wait = this.options.backoff.retryTime;
+    // One token for every attempt at this chunk: rows a failed attempt stored before its reply was lost come back to
+    // the next one (insertStartedBatch), instead of sitting PENDING with nobody running them.
+    const ownerXid = randomUUID();
     for (;;) {
       try {
-        await this.store(target, chunk);
+        await this.store(target, chunk, ownerXid);
         return true;
       } catch (err) {
         if (this.stopped.aborted) return false;
@@ -169,7 +172,7 @@ export class MessageIntake {
     }
   }
 
-  private async store(target: IntakeTarget, chunk: IntakeItem[]): Promise<void> {
+  private async store(target: IntakeTarget, chunk: IntakeItem[], ownerXid: string): Promise<void> {
     const prepared: PreparedWorkflow[] = [];
     for (const item of chunk) {
       try {
@@ -197,7 +200,6 @@ export class MessageIntake {
     // crash before they finish leaves them PENDING under this executor, which recovery or a takeover puts back on the
     // queue, as it would rows claimed the usual way. A row stored already is not returned, so it never runs twice.
     const engine = engineForAddOn('an event receiver');
-    const ownerXid = randomUUID();
     const started = await insertStartedBatch(engine.db, stampedRows(prepared, 'the intake'), engine.identity, ownerXid);
     target.onStored?.(started.length);
     for (const claimed of started) void engine.runClaimed(claimed, ownerXid);

@@ -30,6 +30,14 @@ export interface BatchIdentity {
   applicationName: string;
 }
 
+// Started rows come back as inserted now, or as stored by an earlier attempt under the same token: an attempt whose
+// reply was lost (a driver retry, or the caller's) committed rows that nobody runs, and a plain ON CONFLICT would hide
+// them from the retry. The second SELECT reads the snapshot from before this statement, so it sees only those.
+const STARTED_RESULT_PG = `SELECT ins.*, batch.inputs AS batch_inputs FROM ins JOIN batch ON batch.workflow_uuid = ins.workflow_uuid
+   UNION ALL
+   SELECT w.*, batch.inputs AS batch_inputs FROM dbos.workflow_status w JOIN batch ON batch.workflow_uuid = w.workflow_uuid
+    WHERE w.owner_xid = $14::text AND w.status = 'PENDING'`;
+
 /**
  * The batch insert. `started`: the rows are stored already claimed by this executor (PENDING, owned by $14, started
  * now, one attempt), as a claim would leave them, and come back whole with their inputs, ready to run.
@@ -55,7 +63,7 @@ const batchInsertPg = (started: boolean) => `WITH batch AS (
      SELECT batch.workflow_uuid, batch.inputs FROM batch JOIN ins ON ins.workflow_uuid = batch.workflow_uuid
      ON CONFLICT (workflow_uuid) DO NOTHING
    )
-   ${started ? 'SELECT ins.*, batch.inputs AS batch_inputs FROM ins JOIN batch ON batch.workflow_uuid = ins.workflow_uuid' : 'SELECT workflow_uuid FROM ins'}`;
+   ${started ? STARTED_RESULT_PG : 'SELECT workflow_uuid FROM ins'}`;
 
 const INSERT_BATCH_PG = sql('transact_insert_workflow_batch', batchInsertPg(false));
 const INSERT_STARTED_BATCH_PG = sql('transact_insert_started_batch', batchInsertPg(true));
@@ -71,6 +79,11 @@ const insertOneSqlite = (started: boolean) => `INSERT INTO workflow_status
 
 const INSERT_ONE_SQLITE = sql('transact_insert_workflow_batch_row', '', insertOneSqlite(false));
 const INSERT_STARTED_ONE_SQLITE = sql('transact_insert_started_batch_row', '', insertOneSqlite(true));
+const STORED_EARLIER_SQLITE = sql(
+  'transact_started_batch_row_earlier',
+  '',
+  `SELECT * FROM workflow_status WHERE workflow_uuid = $1 AND owner_xid = $2 AND status = 'PENDING'`,
+);
 const INSERT_INPUT_SQLITE = sql(
   'transact_insert_workflow_batch_input',
   '',
@@ -85,7 +98,8 @@ export async function insertQueuedBatch(db: SqlDriver, rows: readonly QueuedRow[
 /**
  * Inserts the rows that do not exist yet as claimed by this executor under `ownerXid` (PENDING, started now), for the
  * caller to run at once; returns the rows this call inserted, as a claim returns them (a row that existed already is
- * left as it is, and not returned: whoever stored it runs it).
+ * left as it is, and not returned: whoever stored it runs it), and those an earlier attempt under the same `ownerXid`
+ * stored (retry a failed call with the same token, so rows a lost reply hid are run, once).
  */
 export async function insertStartedBatch(db: SqlDriver, rows: readonly QueuedRow[], who: BatchIdentity, ownerXid: string): Promise<ClaimedWorkflow[]> {
   const inserted = await insertBatch(db, rows, who, ownerXid);
@@ -132,7 +146,14 @@ async function insertBatch(db: SqlDriver, rows: readonly QueuedRow[], who: Batch
         who.applicationName,
       ];
       const found = await tx.query<Record<string, unknown>>(ownerXid === null ? INSERT_ONE_SQLITE : INSERT_STARTED_ONE_SQLITE, ownerXid === null ? params : [...params, ownerXid]);
-      if (found.length === 0) continue;
+      if (found.length === 0) {
+        // Stored by an earlier attempt under this token (see STARTED_RESULT_PG): still this call's to run.
+        if (ownerXid !== null) {
+          const earlier = await tx.query<Record<string, unknown>>(STORED_EARLIER_SQLITE, [r.workflowID, ownerXid]);
+          if (earlier.length > 0) inserted.push({ ...earlier[0]!, batch_inputs: r.inputs });
+        }
+        continue;
+      }
       inserted.push({ ...found[0]!, batch_inputs: r.inputs });
       await tx.query(INSERT_INPUT_SQLITE, [r.workflowID, r.inputs]);
     }
