@@ -14,8 +14,8 @@ import { DBOS } from '../src/index.js';
 import { KafkaReceiver } from '../src/receivers/kafka.js';
 import { RedisReceiver } from '../src/receivers/redis.js';
 import { NatsReceiver } from '../src/receivers/nats.js';
-import { startKafkaMock, kafkaMockUnavailable } from '../test/support/kafka/broker.js';
-import { startNats, startRedis } from '../test/support/brokers.js';
+import { startKafkaMock, kafkaMockUnavailable, type KafkaMock } from '../test/support/kafka/broker.js';
+import { startNats, startRedis, type PrivateServer } from '../test/support/brokers.js';
 import { benchBaseUrl, dropDatabase, fmt, freshBenchDatabase } from './stats.js';
 
 const until = async (done: () => boolean, timeoutMs = Number(process.env.BENCH_TIMEOUT_MS ?? 300_000)) => {
@@ -47,6 +47,9 @@ async function durable(tag: string, n: number, register: (wf: (...args: never[])
   );
   register(wf as never);
   DBOS.setConfig({ name: 'receiver-bench', systemDatabaseUrl: url, logLevel: 'error', applicationVersion: 'bench' });
+  // The database is created and migrated first, as a deployment does once: the clock then covers launch (connect,
+  // subscribe, join the group) and the intake, as the plain consumer's covers its own start.
+  if (!process.env.BENCH_COUNT_MIGRATION) await DBOS.migrate(url);
   const start = Date.now();
   await DBOS.launch();
   await until(() => done >= n);
@@ -61,16 +64,35 @@ async function durable(tag: string, n: number, register: (wf: (...args: never[])
   return (n / ms) * 1000;
 }
 
-async function kafkaBench(n: number): Promise<Result> {
+/** A mock Kafka cluster whose topic `bench` (4 partitions) holds `n` messages. */
+export async function filledKafka(n: number): Promise<KafkaMock> {
   const broker = await startKafkaMock();
   await broker.createTopic('bench', 4);
-  const kafka = new Kafka({ brokers: broker.brokers, logLevel: logLevel.NOTHING });
-  const producer = kafka.producer();
+  const producer = new Kafka({ brokers: broker.brokers, logLevel: logLevel.NOTHING }).producer();
   await producer.connect();
   for (let sent = 0; sent < n; sent += 500) {
     await producer.send({ topic: 'bench', messages: Array.from({ length: Math.min(500, n - sent) }, (_, i) => ({ value: String(sent + i), partition: (sent + i) % 4 })) });
   }
   await producer.disconnect();
+  return broker;
+}
+
+/** A private Redis whose stream `bench` holds `n` entries. */
+export async function filledRedis(n: number): Promise<PrivateServer> {
+  const server = await startRedis();
+  const redis = new Redis(server.url);
+  for (let sent = 0; sent < n; sent += 500) {
+    const p = redis.pipeline();
+    for (let i = sent; i < Math.min(n, sent + 500); i++) p.xadd('bench', '*', 'seed', String(i));
+    await p.exec();
+  }
+  redis.disconnect();
+  return server;
+}
+
+async function kafkaBench(n: number): Promise<Result> {
+  const broker = await filledKafka(n);
+  const kafka = new Kafka({ brokers: broker.brokers, logLevel: logLevel.NOTHING });
   const group = { sessionTimeout: 6000, rebalanceTimeout: 6000, heartbeatInterval: 500, maxWaitTimeInMs: 100 };
 
   let read = 0;
@@ -92,13 +114,8 @@ async function kafkaBench(n: number): Promise<Result> {
 }
 
 async function redisBench(n: number): Promise<Result> {
-  const server = await startRedis();
+  const server = await filledRedis(n);
   const redis = new Redis(server.url);
-  for (let sent = 0; sent < n; sent += 500) {
-    const p = redis.pipeline();
-    for (let i = sent; i < Math.min(n, sent + 500); i++) p.xadd('bench', '*', 'seed', String(i));
-    await p.exec();
-  }
   await redis.xgroup('CREATE', 'bench', 'plain', '0');
   const start = Date.now();
   let read = 0;
@@ -148,7 +165,7 @@ async function natsBench(n: number): Promise<Result> {
   return { source: 'NATS JetStream (pull, batches of 100)', plain, transact };
 }
 
-export async function runReceiverBench(_url = benchBaseUrl, n = Number(process.argv[2] ?? 5000)): Promise<void> {
+export async function runReceiverBench(_url = benchBaseUrl, n = 5000): Promise<void> {
   console.log(`\nEvent receivers: ${n} messages into completed one-step workflows (PostgreSQL), vs a plain consumer (same run)`);
   const runs: Array<(n: number) => Promise<Result>> = [redisBench, natsBench];
   if (!kafkaMockUnavailable) runs.unshift(kafkaBench);
@@ -158,4 +175,4 @@ export async function runReceiverBench(_url = benchBaseUrl, n = Number(process.a
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await runReceiverBench();
+if (import.meta.url === `file://${process.argv[1]}`) await runReceiverBench(benchBaseUrl, Number(process.argv[2] ?? 5000));

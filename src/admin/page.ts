@@ -23,6 +23,7 @@ export const CONSOLE_HTML = `<!doctype html>
     <a href="#/queues" data-view="queues">Queues</a>
     <a href="#/schedules" data-view="schedules">Schedules</a>
     <a href="#/executors" data-view="executors">Executors</a>
+    <a href="#/receivers" data-view="receivers">Receivers</a>
     <a href="#/versions" data-view="versions">Versions</a>
   </nav>
   <span id="live" class="live" aria-live="polite"></span>
@@ -117,6 +118,14 @@ export const CONSOLE_HTML = `<!doctype html>
   <tbody id="executorRows"></tbody></table>
 </section>
 
+<section id="view-receivers" class="view" hidden>
+  <h2>Event receivers</h2>
+  <p class="hint" id="receiverHint"></p>
+  <div id="receiverAlert" class="banner" role="alert" hidden></div>
+  <table class="grid"><thead><tr><th>Source</th><th>Consumer</th><th>Group</th><th>State</th><th>Since</th><th>Crashes</th><th>Lag</th><th>Acknowledged</th><th>Stored</th><th>Finished</th></tr></thead>
+  <tbody id="receiverRows"></tbody></table>
+</section>
+
 <section id="view-versions" class="view" hidden>
   <h2>Application versions</h2>
   <table class="grid"><thead><tr><th>Version</th><th>Latest</th><th>Timestamp</th><th>Created</th><th>Version ID</th></tr></thead>
@@ -173,6 +182,10 @@ td.id { max-width: 340px; overflow: hidden; text-overflow: ellipsis; }
 .st-PENDING { color: var(--warn); background: #fff4d6; } .st-ENQUEUED, .st-DELAYED { color: var(--accent); background: #e8f0fe; }
 .st-CANCELLED { color: #555; background: #eceff1; } .st-alive, .st-ACTIVE { color: var(--good); background: #e6f4ea; }
 .st-silent { color: var(--bad); background: #fce8e6; } .st-PAUSED { color: var(--warn); background: #fff4d6; }
+.st-running { color: var(--good); background: #e6f4ea; } .st-crashed { color: var(--bad); background: #fce8e6; }
+.st-rebalancing, .st-paused, .st-starting { color: var(--warn); background: #fff4d6; }
+.lagParts { color: var(--muted); font-size: 12px; }
+.grid td.crash { white-space: normal; max-width: 380px; } .crash .hint { display: block; font-size: 12px; }
 .message { min-height: 1.4em; margin: 6px 0; }
 .message.ok { color: var(--good); } .message.refused, .message.error { color: var(--bad); font-weight: 600; }
 .actions { display: flex; flex-wrap: wrap; gap: 10px; align-items: center; }
@@ -348,7 +361,7 @@ export const CONSOLE_JS = String.raw`'use strict';
     var query = new URLSearchParams(q < 0 ? '' : h.slice(q + 1));
     var parts = path.split('/').filter(Boolean);
     if (parts[0] === 'workflow' && parts[1]) return { name: 'workflow', id: decodeURIComponent(parts.slice(1).join('/')), query: query };
-    if (['queues', 'schedules', 'executors', 'versions'].indexOf(parts[0]) >= 0) return { name: parts[0], id: null, query: query };
+    if (['queues', 'schedules', 'executors', 'receivers', 'versions'].indexOf(parts[0]) >= 0) return { name: parts[0], id: null, query: query };
     return { name: 'workflows', id: null, query: query };
   }
 
@@ -709,6 +722,25 @@ export const CONSOLE_JS = String.raw`'use strict';
       }).join(''));
     });
   }
+  function loadReceivers() {
+    return api('/api/receivers').then(function (r) {
+      $('#receiverHint').textContent = 'The event receivers of the process this console runs in (' + r.host + ', pid ' + r.pid + '). A console started on its own has none.';
+      var crashed = r.receivers.filter(function (c) { return c.state === 'crashed'; });
+      var alert = $('#receiverAlert');
+      alert.hidden = crashed.length === 0;
+      alert.textContent = crashed.map(function (c) {
+        return c.source + ' consumer ' + c.name + ' (' + c.group + ') crashed: ' + (c.lastCrash ? c.lastCrash.error : 'unknown cause') + '; it is being rebuilt.';
+      }).join(' ');
+      put('#receiverRows', r.receivers.length === 0 ? '<tr><td colspan="10" class="empty">No event receiver runs in this process.</td></tr>' : r.receivers.map(function (c) {
+        var parts = Object.keys(c.lag).sort();
+        var total = parts.reduce(function (n, k) { return n + c.lag[k]; }, 0);
+        var lag = parts.length === 0 ? '<span class="hint">unknown</span>' : esc(total) + ' <span class="lagParts">' + parts.map(function (k) { return esc(k) + ': ' + esc(c.lag[k]); }).join(', ') + '</span>';
+        var crash = c.lastCrash ? ' <span class="hint" title="' + esc(time(c.lastCrash.atMs)) + '">last: ' + esc(c.lastCrash.error) + ' (' + ago(c.lastCrash.atMs) + ')</span>' : '';
+        return '<tr data-receiver="' + esc(c.source + ':' + c.name) + '"><td>' + esc(c.source) + '</td><td class="mono">' + esc(c.name) + '</td><td class="mono">' + esc(c.group) + '</td><td>' + badge(c.state) +
+          '</td><td>' + ago(c.sinceMs) + '</td><td class="crash">' + esc(c.crashes) + crash + '</td><td>' + lag + '</td>' + num(c.taken) + num(c.stored) + num(c.finished) + '</tr>';
+      }).join(''));
+    });
+  }
   function loadVersions() {
     return api('/api/versions').then(function (vs) {
       put('#versionRows', vs.length === 0 ? '<tr><td colspan="5" class="empty">No application versions.</td></tr>' : vs.map(function (v, i) {
@@ -721,7 +753,7 @@ export const CONSOLE_JS = String.raw`'use strict';
   function refresh() {
     if (inFlight || !token) { if (!token) $('#tokenForm').hidden = false; return; }
     inFlight = true;
-    var load = { workflows: loadList, workflow: loadDetail, queues: loadQueues, schedules: loadSchedules, executors: loadExecutors, versions: loadVersions }[view.name];
+    var load = { workflows: loadList, workflow: loadDetail, queues: loadQueues, schedules: loadSchedules, executors: loadExecutors, receivers: loadReceivers, versions: loadVersions }[view.name];
     load().catch(function () { /* shown by the banner or in place */ }).finally(function () { inFlight = false; });
   }
 

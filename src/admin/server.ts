@@ -23,6 +23,10 @@
 //   POST /api/bulk/apply {action, workflowIDs}
 //   GET  /api/facets                         names, queues, versions, executors seen (filter suggestions)
 //   GET  /api/queues   GET /api/schedules   GET /api/executors   GET /api/versions
+//   GET  /api/receivers                      the event receivers of the process the console runs in (src/receivers/
+//                                            status.ts): { host, pid, receivers: [{source, name, group, state,
+//                                            crashes, lastCrash, taken, stored, finished, lag, sinceMs}] }; a console
+//                                            started on its own (the CLI) has none
 //   POST /api/schedules/:name/pause|resume|trigger     POST /api/schedules/:name/backfill {start, end, confirm?}
 //   GET  /dbos-healthz                       liveness, as DBOS's admin server answers it
 //   GET  /healthz, /readyz                   liveness; readiness (the client's database answers), src/ops/http.ts
@@ -61,6 +65,7 @@ import {
 import { CONSOLE_CSS, CONSOLE_HTML, CONSOLE_JS } from './page.js';
 import { CronSchedule } from '../scheduler/cron.js';
 import { operationsReply, within, type ReadinessProbe } from '../ops/http.js';
+import { receiverStatuses } from '../receivers/status.js';
 
 export interface AdminServer {
   /** Where the server listens, e.g. http://127.0.0.1:3001 */
@@ -257,6 +262,7 @@ class Console {
     if (method === 'GET' && area === 'queues') return this.queues();
     if (method === 'GET' && area === 'versions') return c.listApplicationVersions();
     if (method === 'GET' && area === 'executors') return this.executors();
+    if (method === 'GET' && area === 'receivers' && name === undefined) return this.receivers();
     if (method === 'GET' && area === 'schedules' && name === undefined) return (await c.listSchedules()).map((s) => withNextFire(s));
     if (method === 'POST' && area === 'schedules' && name !== undefined) return this.scheduleAction(name, action, await body());
     throw new HttpError(404, `no such endpoint: ${method} /${parts.join('/')}`);
@@ -271,6 +277,12 @@ class Console {
     }
     for (const a of activity) byName.set(a.queueName, { registered: false, ...byName.get(a.queueName), ...a });
     return [...byName.values()].sort((a, b) => String(a.queueName).localeCompare(String(b.queueName)));
+  }
+
+  private receivers() {
+    const order = (r: { source: string; name: string; group: string }) => `${r.source}\u0000${r.name}\u0000${r.group}`;
+    const receivers = receiverStatuses().sort((a, b) => order(a).localeCompare(order(b)));
+    return { host: hostname(), pid: process.pid, nowMs: Date.now(), receivers };
   }
 
   private async executors() {

@@ -15,8 +15,9 @@
 //   QueueWaitExceeded                    a queue's oldest waiting workflow has waited longer than the threshold
 //                                        (`alerts.queueWaitThresholdMs`); raised once until the queue drains below it
 //                                        (metadata: queueName, oldestWaitMs, thresholdMs, waiting)
-//   ReceiverCrashed                      an event receiver stopped on an error it could not recover from
-//                                        (metadata: receiver, error)
+//   EventReceiverCrashed                 an event receiver's client (a Kafka consumer, a Redis or NATS connection, a
+//                                        PostgreSQL listener) failed; it is being rebuilt with backoff (metadata:
+//                                        source, consumer, group, error, crashes, rebuildInMs)
 //
 // The engine logs each of these events either way; a handler is an addition, never a replacement. A handler that
 // throws or rejects is logged and does not disturb the engine. One handler per process, set before launch.
@@ -32,7 +33,7 @@ export const ALERT_WORKFLOW_DEAD_LETTERED = 'WorkflowMaxRecoveryAttemptsExceeded
 export const ALERT_EXECUTOR_LEASE_LAPSED = 'ExecutorLeaseLapsed';
 export const ALERT_WORKFLOW_FAILED_INFRASTRUCTURE = 'WorkflowFailedInfrastructure';
 export const ALERT_QUEUE_WAIT_EXCEEDED = 'QueueWaitExceeded';
-export const ALERT_RECEIVER_CRASHED = 'ReceiverCrashed';
+export const ALERT_EVENT_RECEIVER_CRASHED = 'EventReceiverCrashed';
 
 let handler: AlertHandler | undefined;
 const inFlight = new Set<Promise<void>>();
@@ -124,11 +125,22 @@ export function alertQueueWaitExceeded(logger: Logger, queueName: string, oldest
 }
 
 /**
- * An event receiver (src/receivers/) stopped on an error it cannot recover from. Logged here, once, with the error;
- * receivers call this instead of logging themselves.
+ * An event receiver's client crashed (src/receivers/status.ts), and is being rebuilt in `rebuildInMs`. Logged here,
+ * with the error and its cause; receivers call this instead of logging themselves.
  */
-export function alertReceiverCrashed(logger: Logger, receiver: string, error: unknown): void {
-  const text = error instanceof Error ? error.message : String(error);
-  logger.error(`Receiver ${receiver} crashed:`, error);
-  raiseAlert(logger, ALERT_RECEIVER_CRASHED, `Receiver ${receiver} crashed: ${text}`, { receiver, error: text });
+export function alertReceiverCrashed(
+  logger: Logger,
+  c: { source: string; consumer: string; group: string; error: string; crashes: number; rebuildInMs: number },
+  error: unknown,
+): void {
+  const message = `${c.source} consumer ${c.consumer} (${c.group}) crashed: ${c.error}; rebuilding it in ${c.rebuildInMs} ms`;
+  logger.error(message, error);
+  raiseAlert(logger, ALERT_EVENT_RECEIVER_CRASHED, message, {
+    source: c.source,
+    consumer: c.consumer,
+    group: c.group,
+    error: c.error,
+    crashes: c.crashes,
+    rebuildInMs: c.rebuildInMs,
+  });
 }

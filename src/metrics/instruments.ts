@@ -115,3 +115,28 @@ export const globalTimeoutCancelled = registry.counter(
   'Workflows this process cancelled because they were older than the global timeout',
 );
 export const alertsRaised = registry.counter('transact_alerts_total', 'Alerts raised in this process, by alert name', ['name']);
+
+// ------------------------------------------------------------------------------------------------ event receivers
+// Read from each consumer's status (src/receivers/status.ts) at scrape time; a consumer's series go when it stops.
+export const receiverState = registry.gauge(
+  'transact_receiver_state',
+  "Each event receiver consumer's state: 1 for the state it is in, 0 for the others (starting, running, rebalancing, paused, crashed)",
+  ['source', 'consumer', 'group', 'state'],
+);
+export const receiverLag = registry.gauge(
+  'transact_receiver_lag',
+  'Messages in the source not yet taken in by the consumer, by partition (Kafka topic/partition, Redis stream, NATS stream), where the source tells',
+  ['source', 'consumer', 'group', 'partition'],
+);
+export const receiverMessages = registry.gauge(
+  'transact_receiver_messages_total',
+  "An event receiver consumer's messages since it started, by stage: acknowledged (to the source, once its workflow was stored, now or before), stored (new workflows stored), finished (its workflow's runs finished in this process)",
+  ['source', 'consumer', 'group', 'stage'],
+  'counter',
+);
+export const receiverCrashes = registry.gauge(
+  'transact_receiver_crashes_total',
+  "Times an event receiver consumer's client crashed (each logged, alerted as EventReceiverCrashed, and rebuilt)",
+  ['source', 'consumer', 'group'],
+  'counter',
+);

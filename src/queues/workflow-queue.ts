@@ -224,6 +224,22 @@ function rateWindow(limit: QueueRateLimit | undefined): RateLimitWindow | null {
  * What the claim enforces for this queue. A 4.x `partitionQueue` without partition limits applies its limits to each
  * partition (dbos-spec §1.7), so they become the partition limits and the queue as a whole has none.
  */
+/**
+ * Whether a queue holds nothing back: declared in code (so no other process changes its settings), with no
+ * concurrency limit of any kind, no rate limit and no partitions. Its dispatcher would claim whatever is enqueued at
+ * once, so a process that stores work for it may just as well start that work itself (event receivers do).
+ */
+export function holdsNothingBack(q: WorkflowQueue): boolean {
+  return (
+    !q.databaseBacked &&
+    !q.partitionQueue &&
+    q.concurrency === undefined &&
+    q.workerConcurrency === undefined &&
+    q.rateLimit === undefined &&
+    !hasPartitionLimit(q)
+  );
+}
+
 export function claimLimitsOf(q: WorkflowQueue): ClaimLimits {
   if (q.partitionQueue && !hasPartitionLimit(q)) {
     return {

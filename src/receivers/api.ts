@@ -19,7 +19,8 @@
 import { engine as engineForAddOn } from '../process/state.js';
 import { DBOSInvalidWorkflowInputError, DBOSNotRegisteredError } from '../errors.js';
 import { NATIVE_SERIALIZATION, PORTABLE_SERIALIZATION, serializeArgs } from '../serialization/index.js';
-import { insertQueuedBatch, type QueuedRow } from '../sysdb/batch-enqueue.js';
+import { insertQueuedBatch } from '../sysdb/batch-enqueue.js';
+import { attachRow, stampedRows } from './prepared.js';
 import { DBOS } from '../dbos.js';
 import { checkStartOptions } from '../validation.js';
 import { findQueue, registerPollerQueue as markPollerQueue, WorkflowQueue, type QueueParameters } from '../queues/workflow-queue.js';
@@ -45,9 +46,6 @@ export interface PreparedWorkflow {
   readonly queuePartitionKey?: string;
 }
 
-const rows = new WeakMap<PreparedWorkflow, QueuedRow>();
-/** The creation time given to the last row this process stored, so the next is strictly later. */
-let lastCreatedAt = 0;
 
 /**
  * Builds, without storing, the ENQUEUED row of registered workflow `workflow` with `args`. The row inherits nothing
@@ -82,7 +80,7 @@ export async function prepareEnqueuedWorkflow<Args extends unknown[], Return>(
     queueName: options.queueName,
     ...(options.queuePartitionKey !== undefined ? { queuePartitionKey: options.queuePartitionKey } : {}),
   };
-  rows.set(prepared, {
+  attachRow(prepared, {
     workflowID: options.workflowID,
     name: reg.name,
     className: reg.className || null,
@@ -103,16 +101,8 @@ export async function prepareEnqueuedWorkflow<Args extends unknown[], Return>(
  */
 export async function enqueueWorkflows(workflows: readonly PreparedWorkflow[]): Promise<Set<string>> {
   const engine = engineForAddOn('enqueueWorkflows');
-  const batch: QueuedRow[] = [];
-  for (const w of workflows) {
-    const row = rows.get(w);
-    if (!row) throw new DBOSInvalidWorkflowInputError('enqueueWorkflows takes only what prepareEnqueuedWorkflow returned');
-    batch.push(row);
-  }
-  if (batch.length === 0) return new Set();
-  const start = Math.max(Date.now(), lastCreatedAt + 1);
-  lastCreatedAt = start + batch.length - 1;
-  const stamped = batch.map((row, i) => ({ ...row, createdAtEpochMs: start + i }));
+  const stamped = stampedRows(workflows, 'enqueueWorkflows');
+  if (stamped.length === 0) return new Set();
   const inserted = await insertQueuedBatch(engine.db, stamped, engine.identity);
   for (const queueName of new Set(stamped.filter((r) => inserted.has(r.workflowID)).map((r) => r.queueName))) {
     engine.enqueueListener?.workflowEnqueued(queueName);

@@ -3,7 +3,8 @@
 //  - Each message becomes a workflow whose ID is the message's identity in its source (Kafka: topic, partition,
 //    group, offset; Redis: stream key, group, entry ID; ...). A message delivered again (after a crash, a rebalance,
 //    a redelivery) finds its workflow stored already and is not run again.
-//  - Messages go in chunk by chunk, each chunk one batch insert (enqueueWorkflows, ./api.ts), and the source is
+//  - Messages go in chunk by chunk, each chunk one batch insert (enqueueWorkflows, ./api.ts; on a queue that holds
+//    nothing back, the rows are stored already claimed by this executor and start at once), and the source is
 //    acknowledged for a chunk (the `commit` hook) only once all its workflows are in the database: a crash in between
 //    redelivers the chunk, which the IDs make harmless.
 //  - A database that is away is waited out with backoff (heartbeating the source, so it keeps its partitions); the
@@ -20,8 +21,11 @@ import { DBOS } from '../dbos.js';
 import { engine as engineForAddOn } from '../process/state.js';
 import { DBOSInvalidWorkflowInputError } from '../errors.js';
 import type { AnyFunction } from '../runtime/registry.js';
-import { countUnfinishedOnQueues } from '../sysdb/batch-enqueue.js';
+import { countUnfinishedOnQueues, insertStartedBatch } from '../sysdb/batch-enqueue.js';
+import { findQueue, holdsNothingBack } from '../queues/workflow-queue.js';
 import { enqueueWorkflows, prepareEnqueuedWorkflow, type PreparedWorkflow } from './api.js';
+import { stampedRows } from './prepared.js';
+import { randomUUID } from 'node:crypto';
 
 export type IntakeOrdering = 'none' | 'partition' | 'topic';
 
@@ -33,6 +37,8 @@ export interface IntakeTarget {
   queueName: string;
   /** The most messages stored (and acknowledged) together. */
   batchSize: number;
+  /** Told how many new workflows each chunk stored (its consumer's status counts them). */
+  onStored?: (count: number) => void;
 }
 
 /** One message, as the intake needs it. */
@@ -102,15 +108,29 @@ export class MessageIntake {
   /** Takes messages in, chunk by chunk, in order. */
   async take<I extends IntakeItem>(target: IntakeTarget, items: I[], hooks: IntakeHooks<I>): Promise<TakeResult> {
     const backlog = this.backlog(target.queueName);
+    // A chunk's acknowledgement overlaps the storing of the next chunk: acknowledgements still go one at a time, in
+    // order, each after its own chunk is stored. A failed acknowledgement fails the take once it is awaited.
+    let acknowledging: Promise<void> = Promise.resolve();
+    let failed: { error: unknown } | undefined;
+    const acknowledged = async () => {
+      await acknowledging;
+      if (failed) throw failed.error;
+    };
+    const result = async (r: TakeResult) => {
+      await acknowledged();
+      return r;
+    };
     for (let i = 0; i < items.length; i += target.batchSize) {
-      if (hooks.abandoned() || this.stopped.aborted) return 'stopped';
+      if (hooks.abandoned() || this.stopped.aborted) return result('stopped');
       const chunk = items.slice(i, i + target.batchSize);
-      if (!(await backlog.roomFor(chunk.length))) return 'paused';
-      if (!(await this.untilStored(target, chunk, hooks))) return 'stopped';
-      backlog.added(chunk.length);
-      await hooks.commit(chunk);
+      if (!(await backlog.reserve(chunk.length))) return result('paused');
+      const stored = await this.untilStored(target, chunk, hooks);
+      backlog.settle(chunk.length, stored);
+      await acknowledged();
+      if (!stored) return 'stopped';
+      acknowledging = hooks.commit(chunk).catch((error: unknown) => void (failed = { error }));
     }
-    return 'done';
+    return result('done');
   }
 
   /** Resolves once the backlog of `queueName` is down to half of maxUnfinished (or the receiver stops). */
@@ -128,9 +148,12 @@ export class MessageIntake {
 
   private async untilStored<I extends IntakeItem>(target: IntakeTarget, chunk: I[], hooks: IntakeHooks<I>): Promise<boolean> {
     let wait = this.options.backoff.retryTime;
+    // One token for every attempt at this chunk: rows a failed attempt stored before its reply was lost come back to
+    // the next one (insertStartedBatch), instead of sitting PENDING with nobody running them.
+    const ownerXid = randomUUID();
     for (;;) {
       try {
-        await this.store(target, chunk);
+        await this.store(target, chunk, ownerXid);
         return true;
       } catch (err) {
         if (this.stopped.aborted) return false;
@@ -149,7 +172,7 @@ export class MessageIntake {
     }
   }
 
-  private async store(target: IntakeTarget, chunk: IntakeItem[]): Promise<void> {
+  private async store(target: IntakeTarget, chunk: IntakeItem[], ownerXid: string): Promise<void> {
     const prepared: PreparedWorkflow[] = [];
     for (const item of chunk) {
       try {
@@ -166,24 +189,40 @@ export class MessageIntake {
         DBOS.logger.error(`${target.label}: message ${item.position} dropped, it can never be stored:`, err);
       }
     }
-    await enqueueWorkflows(prepared);
+    const queue = findQueue(target.queueName);
+    if (!queue || !holdsNothingBack(queue)) {
+      const inserted = await enqueueWorkflows(prepared);
+      target.onStored?.(inserted.size);
+      return;
+    }
+    // A queue that holds nothing back would have its dispatcher claim these rows the moment they are stored: store
+    // them claimed by this executor instead, and start them here and now (no claim statement, no wait for one). A
+    // crash before they finish leaves them PENDING under this executor, which recovery or a takeover puts back on the
+    // queue, as it would rows claimed the usual way. A row stored already is not returned, so it never runs twice.
+    const engine = engineForAddOn('an event receiver');
+    const started = await insertStartedBatch(engine.db, stampedRows(prepared, 'the intake'), engine.identity, ownerXid);
+    target.onStored?.(started.length);
+    for (const claimed of started) void engine.runClaimed(claimed, ownerXid);
   }
 }
 
-/** The stored-but-unfinished workflows of one queue, counted in the database only when it may matter. */
+/**
+ * The stored-but-unfinished workflows of one queue, counted in the database only when it may matter. Chunks being
+ * stored at once (several partitions or batches of one consumer, several consumers of one queue) reserve their room
+ * one after another, so together they never pass the limit.
+ */
 class Backlog {
   /** The last count, plus what this process stored since. */
   private estimate = 0;
+  /** Reserved by chunks being stored now. */
+  private reserved = 0;
   private countedAt = 0;
+  private turn: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly queueName: string,
     private readonly limit: number,
   ) {}
-
-  added(n: number): void {
-    this.estimate += n;
-  }
 
   private async count(): Promise<number> {
     this.estimate = await countUnfinishedOnQueues(engineForAddOn('an event receiver').db, [this.queueName]);
@@ -191,15 +230,82 @@ class Backlog {
     return this.estimate;
   }
 
-  /** Whether `n` more fit under the limit (an empty backlog always takes a chunk, however large). */
-  async roomFor(n: number): Promise<boolean> {
-    if (this.estimate + n <= this.limit) return true;
+  /** Reserves room for `n` more if they fit under the limit (an empty backlog always takes a chunk, however large). */
+  reserve(n: number): Promise<boolean> {
+    const decided = this.turn.then(() => this.roomFor(n));
+    this.turn = decided.catch(() => {});
+    return decided.then((ok) => {
+      if (ok) this.reserved += n;
+      return ok;
+    });
+  }
+
+  /** A reserved chunk is stored (`stored`), or given up. */
+  settle(n: number, stored: boolean): void {
+    this.reserved = Math.max(0, this.reserved - n);
+    if (stored) this.estimate += n;
+  }
+
+  private async roomFor(n: number): Promise<boolean> {
+    if (this.estimate + this.reserved + n <= this.limit) return true;
     const count = Date.now() - this.countedAt < 50 ? this.estimate : await this.count();
-    return count === 0 || count + n <= this.limit;
+    return count + this.reserved === 0 || count + this.reserved + n <= this.limit;
   }
 
   async below(level: number): Promise<boolean> {
     return (await this.count()) <= level;
+  }
+}
+
+/** The worse of two results: stopped over paused over done. */
+function worse(a: TakeResult, b: TakeResult): TakeResult {
+  if (a === 'stopped' || b === 'stopped') return 'stopped';
+  return a === 'paused' || b === 'paused' ? 'paused' : 'done';
+}
+
+/**
+ * Several takes of one consumer at once, for sources that acknowledge each message on its own (a Redis XACK names
+ * entries, a NATS ack one message): while one batch is being stored, the next is read and stored beside it, so the
+ * source and the database are both kept busy instead of waiting on each other in turn. Exactly once is unchanged: each
+ * message is still acknowledged only after its own chunk is stored. A source whose acknowledgement is a position
+ * (Kafka's offsets) cannot use this within a partition.
+ */
+export class ConcurrentTakes {
+  private readonly running = new Set<Promise<void>>();
+  private result: TakeResult = 'done';
+  private failure?: { error: unknown };
+
+  constructor(private readonly limit: number) {}
+
+  get size(): number {
+    return this.running.size;
+  }
+
+  /** Whether every take since the last settle() went through (no pause, no stop, no failure). */
+  get clean(): boolean {
+    return this.result === 'done' && this.failure === undefined;
+  }
+
+  /** Starts `take`; returns once fewer than `limit` takes are running. */
+  async add(take: () => Promise<TakeResult>): Promise<void> {
+    const run: Promise<void> = take()
+      .then(
+        (r) => void (this.result = worse(this.result, r)),
+        (error: unknown) => void (this.failure ??= { error }),
+      )
+      .finally(() => this.running.delete(run));
+    this.running.add(run);
+    while (this.running.size >= this.limit) await Promise.race(this.running);
+  }
+
+  /** Waits for every running take; returns the worst result since the last settle, or throws the first failure. */
+  async settle(): Promise<TakeResult> {
+    while (this.running.size > 0) await Promise.all([...this.running]);
+    const { result, failure } = this;
+    this.result = 'done';
+    this.failure = undefined;
+    if (failure) throw failure.error;
+    return result;
   }
 }
 

@@ -58,6 +58,11 @@ export interface KafkaConsumerOptions {
   ordering?: KafkaOrdering;
   /** The most messages stored (and committed) together. Default 250. */
   batchSize?: number;
+  /**
+   * Partitions whose batches are stored at once (kafkajs's `partitionsConsumedConcurrently`; default 4). Within a
+   * partition, batches stay one at a time and in offset order, as its commits must.
+   */
+  partitionsConcurrently?: number;
 }
 
 /** The queue of `ordering: 'none'` consumers that name none. */
@@ -180,6 +185,7 @@ interface PreparedConsumer {
   groupId: string;
   topics: Array<string | RegExp>;
   config?: ConsumerConfig;
+  partitionsConcurrently: number;
 }
 
 /** Works out a registration's workflow, group and queue; throws at launch for what could never run. */
@@ -198,7 +204,7 @@ function prepare(r: Registration): PreparedConsumer {
   }
   const groupId = r.options.config?.groupId ?? defaultGroupId(className, name, r.topics);
   const target: IntakeTarget = { fn: r.fn, label: `Kafka consumer ${label}`, queueName, batchSize: r.options.batchSize ?? DEFAULT_BATCH_SIZE };
-  return { target, ordering, groupId, topics: r.topics, config: r.options.config };
+  return { target, ordering, groupId, topics: r.topics, config: r.options.config, partitionsConcurrently: r.options.partitionsConcurrently ?? 4 };
 }
 
 /** One registration's kafkajs consumer, rebuilt whenever it crashes, until the receiver stops. */
@@ -218,7 +224,7 @@ class KafkaConsumerRunner {
     private readonly retryConfig: KafkaRetryConfig,
     private readonly rebuildAfterMs: number,
   ) {
-    this.status = new ConsumerStatus('kafka', spec.target.label.replace(/^Kafka consumer /, ''), spec.groupId);
+    this.status = new ConsumerStatus('kafka', spec.target.label.replace(/^Kafka consumer /, ''), spec.groupId, spec.target);
     this.rebuildWait = rebuildAfterMs;
   }
 
@@ -255,6 +261,7 @@ class KafkaConsumerRunner {
         // Each chunk's offset is committed as soon as it is resolved (commitOffsetsIfNecessary in the batch).
         autoCommitThreshold: 1,
         eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: spec.partitionsConcurrently,
         eachBatch: (payload) => this.onBatch(payload, generation),
       });
     } catch (err) {
@@ -357,6 +364,10 @@ function checkOptions(name: string, options: KafkaConsumerOptions): void {
   }
   if (options.batchSize !== undefined && !(Number.isInteger(options.batchSize) && options.batchSize >= 1)) {
     throw new DBOSInitializationError(`Kafka consumer ${name}: batchSize must be a positive integer, got ${options.batchSize}`);
+  }
+  const concurrently = options.partitionsConcurrently;
+  if (concurrently !== undefined && !(Number.isInteger(concurrently) && concurrently >= 1)) {
+    throw new DBOSInitializationError(`Kafka consumer ${name}: partitionsConcurrently must be a positive integer, got ${concurrently}`);
   }
 }
 

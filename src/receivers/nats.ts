@@ -23,7 +23,7 @@ import { dualMethodDecorator, type DualMethodDecorator } from '../decorators.js'
 import { DBOSInitializationError, DBOSNotRegisteredError } from '../errors.js';
 import type { AnyFunction } from '../runtime/registry.js';
 import { registerInternalQueue, registerPollerQueue } from './api.js';
-import { MessageIntake, pause, type IntakeItem, type IntakeTarget } from './intake.js';
+import { ConcurrentTakes, MessageIntake, pause, type IntakeItem, type IntakeTarget, type TakeResult } from './intake.js';
 import { ConsumerStatus, type ReceiverStatus } from './status.js';
 
 export interface NatsReceiverConfig {
@@ -35,6 +35,8 @@ export interface NatsReceiverConfig {
   reconnectMs?: number;
   /** Pause fetching while this many workflows of a consumer's queue are stored but not finished (default 2,000). */
   maxUnfinished?: number;
+  /** Batches a consumer stores at once, fetching the next while earlier ones are stored (default 4). */
+  concurrentBatches?: number;
 }
 
 export interface NatsConsumerOptions {
@@ -194,7 +196,7 @@ class NatsStreamConsumer {
     private readonly stopped: AbortSignal,
     label: string,
   ) {
-    this.status = new ConsumerStatus('nats', label, durable);
+    this.status = new ConsumerStatus('nats', label, durable, target);
   }
 
   run(): void {
@@ -204,6 +206,9 @@ class NatsStreamConsumer {
   private async loop(): Promise<void> {
     const floor = this.config.reconnectMs ?? 500;
     let wait = floor;
+    // The next batch is fetched while earlier ones are being stored; each message is acknowledged on its own, once
+    // its chunk is stored, so batches in flight together cannot acknowledge one another's messages.
+    const takes = new ConcurrentTakes(this.config.concurrentBatches ?? 4);
     while (!this.stopped.aborted) {
       try {
         const fetched = await this.consumer.fetch({ max_messages: this.target.batchSize, expires: 1000 });
@@ -212,42 +217,50 @@ class NatsStreamConsumer {
         if (this.stopped.aborted) break;
         if (this.status.state !== 'paused') this.status.set('running');
         wait = floor;
-        if (messages.length === 0) {
-          await this.updateLag();
-          continue;
-        }
-        const items: NatsItem[] = messages.map((m) => ({
-          workflowID: natsWorkflowID(this.stream, this.durable, m.seq),
-          args: [toMessage(this.stream, m)],
-          position: `${this.stream}#${m.seq}`,
-          message: m,
-        }));
-        const stored = new Set<JsMsg>();
-        const result = await this.intake.take(this.target, items, {
-          commit: async (chunk) => {
-            for (const c of chunk) {
-              c.message.ack();
-              stored.add(c.message);
-            }
-            this.status.took(chunk.length);
-          },
-          heartbeat: async () => messages.forEach((m) => m.working()),
-          abandoned: () => this.stopped.aborted,
-        });
-        // What was not stored goes back to the server now, for whoever fetches next (this process after a pause).
-        for (const m of messages) if (!stored.has(m)) m.nak();
-        if (result === 'paused') {
-          this.status.set('paused');
-          await this.intake.drained(this.target.queueName);
-          this.status.set('running');
+        if (messages.length > 0) await takes.add(() => this.take(messages));
+        if (messages.length === 0 || !takes.clean) {
+          const result = await takes.settle();
+          if (result === 'paused') {
+            this.status.set('paused');
+            await this.intake.drained(this.target.queueName);
+            this.status.set('running');
+          }
         }
         await this.updateLag();
       } catch (err) {
+        await takes.settle().catch(() => {});
         if (this.stopped.aborted) break;
         this.status.crashed(err, wait);
         await pause(wait, this.stopped);
         wait = Math.min(wait * 2, 30_000);
       }
+    }
+    await takes.settle().catch(() => {});
+  }
+
+  private async take(messages: JsMsg[]): Promise<TakeResult> {
+    const items: NatsItem[] = messages.map((m) => ({
+      workflowID: natsWorkflowID(this.stream, this.durable, m.seq),
+      args: [toMessage(this.stream, m)],
+      position: `${this.stream}#${m.seq}`,
+      message: m,
+    }));
+    const stored = new Set<JsMsg>();
+    try {
+      return await this.intake.take(this.target, items, {
+        commit: async (chunk) => {
+          for (const c of chunk) {
+            c.message.ack();
+            stored.add(c.message);
+          }
+          this.status.took(chunk.length);
+        },
+        heartbeat: async () => messages.forEach((m) => m.working()),
+        abandoned: () => this.stopped.aborted,
+      });
+    } finally {
+      // What was not stored goes back to the server now, for whoever fetches next (this process after a pause).
+      for (const m of messages) if (!stored.has(m)) m.nak();
     }
   }
 

@@ -186,7 +186,7 @@ class TableConsumer {
     private readonly config: PgChangesConfig,
     private readonly stopped: AbortSignal,
   ) {
-    this.status = new ConsumerStatus('pg-changes', target.label.replace(/^Table-change consumer /, ''), table);
+    this.status = new ConsumerStatus('pg-changes', target.label.replace(/^Table-change consumer /, ''), table, target);
   }
 
   wake(): void {

@@ -22,7 +22,7 @@ import { dualMethodDecorator, type DualMethodDecorator } from '../decorators.js'
 import { DBOSInitializationError, DBOSNotRegisteredError } from '../errors.js';
 import type { AnyFunction } from '../runtime/registry.js';
 import { registerInternalQueue, registerPollerQueue } from './api.js';
-import { MessageIntake, pause, type IntakeItem, type IntakeTarget } from './intake.js';
+import { ConcurrentTakes, MessageIntake, pause, type IntakeItem, type IntakeTarget } from './intake.js';
 import { ConsumerStatus, type ReceiverStatus } from './status.js';
 
 export interface RedisReceiverConfig {
@@ -39,6 +39,8 @@ export interface RedisReceiverConfig {
   reconnectMs?: number;
   /** Pause reading while this many workflows of a consumer's queue are stored but not finished (default 2,000). */
   maxUnfinished?: number;
+  /** Batches of new entries a consumer stores at once, reading the next while earlier ones are stored (default 4). */
+  concurrentBatches?: number;
 }
 
 export interface RedisConsumerOptions {
@@ -54,6 +56,8 @@ export interface RedisConsumerOptions {
 export type RedisArgs = [string, string, Record<string, string>];
 
 export const REDIS_QUEUE = '_transact_redis_queue';
+/** How often a consumer asks the stream how far behind its group is (XINFO GROUPS). */
+const LAG_EVERY_MS = 1000;
 
 export function redisWorkflowID(stream: string, group: string, entryID: string): string {
   return `redis-${stream}-${group}-${entryID}`;
@@ -153,6 +157,7 @@ class RedisConsumer {
   private client: RedisClient;
   private readonly consumerName: string;
   private running?: Promise<void>;
+  private lagCheckedAt = 0;
 
   constructor(
     private readonly connect: () => RedisClient,
@@ -164,7 +169,7 @@ class RedisConsumer {
     private readonly stopped: AbortSignal,
     label: string,
   ) {
-    this.status = new ConsumerStatus('redis', label, group);
+    this.status = new ConsumerStatus('redis', label, group, target);
     this.consumerName = config.consumerName ?? `${hostname()}-${process.pid}`;
     this.client = connect();
     this.client.on('error', () => {}); // reported where a command fails
@@ -190,6 +195,10 @@ class RedisConsumer {
     let claimCursor = '0-0';
     let lastClaim = 0;
     const claimIdle = this.config.claimIdleMs ?? 30_000;
+    // New entries are read while earlier ones are being stored (each entry is acknowledged on its own, after its
+    // chunk is stored); pending and claimed entries are taken one batch at a time, so a re-read never meets an entry
+    // that is still on its way in.
+    const takes = new ConcurrentTakes(this.config.concurrentBatches ?? 4);
     while (!this.stopped.aborted) {
       try {
         if (this.client.status !== 'ready') {
@@ -198,10 +207,11 @@ class RedisConsumer {
           this.client.on('error', () => {});
           await this.prepare();
         }
-        this.status.set('running');
+        if (this.status.state !== 'paused') this.status.set('running');
         let entries: StreamEntry[];
+        let alone = true;
         if (ownPending) {
-          entries = await this.read('0');
+          entries = await this.read('0', false);
           if (entries.length === 0) ownPending = false;
         } else if (Date.now() - lastClaim >= Math.min(claimIdle, 5000)) {
           lastClaim = Date.now();
@@ -211,21 +221,25 @@ class RedisConsumer {
           claimCursor = next;
           if (deleted && deleted.length > 0) await this.client.xack(this.stream, this.group, ...deleted);
           entries = claimed.filter((e) => e && e[1]);
-          if (entries.length === 0) continue;
         } else {
-          entries = await this.read('>');
+          // Block for new entries only when nothing is on its way in: a blocked read holds up the connection's XACKs.
+          entries = await this.read('>', takes.size === 0);
+          alone = false;
         }
-        if (entries.length > 0) {
-          const result = await this.take(entries);
+        if (entries.length > 0) await takes.add(() => this.take(entries));
+        if (alone || entries.length === 0 || !takes.clean) {
+          const result = await takes.settle();
           if (result === 'paused') {
             this.status.set('paused');
             await this.intake.drained(this.target.queueName);
+            this.status.set('running');
           }
           if (result !== 'done') ownPending = true; // the rest is pending with this consumer: read it again first
-          await this.updateLag();
         }
+        await this.updateLag();
         wait = this.config.reconnectMs ?? 500;
       } catch (err) {
+        await takes.settle().catch(() => {});
         if (this.stopped.aborted) break;
         this.status.crashed(err, wait);
         await pause(wait, this.stopped);
@@ -238,11 +252,12 @@ class RedisConsumer {
         }
       }
     }
+    await takes.settle().catch(() => {});
   }
 
-  private async read(from: '0' | '>'): Promise<StreamEntry[]> {
+  private async read(from: '0' | '>', block: boolean): Promise<StreamEntry[]> {
     const args: Array<string | number> = ['GROUP', this.group, this.consumerName, 'COUNT', this.target.batchSize];
-    if (from === '>') args.push('BLOCK', this.config.blockMs ?? 2000);
+    if (block) args.push('BLOCK', this.config.blockMs ?? 2000);
     const reply = (await this.client.call('XREADGROUP', ...args, 'STREAMS', this.stream, from)) as Array<[string, StreamEntry[]]> | null;
     return (reply?.[0]?.[1] ?? []).filter((e) => e && e[1]); // an entry deleted while pending comes back without fields
   }
@@ -264,6 +279,8 @@ class RedisConsumer {
   }
 
   private async updateLag(): Promise<void> {
+    if (Date.now() - this.lagCheckedAt < LAG_EVERY_MS) return;
+    this.lagCheckedAt = Date.now();
     const groups = (await this.client.xinfo('GROUPS', this.stream)) as unknown[][];
     for (const g of groups) {
       const info: Record<string, unknown> = {};

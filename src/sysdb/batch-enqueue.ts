@@ -5,6 +5,8 @@
 
 import type { SqlDriver } from './driver.js';
 import { sql } from './driver.js';
+import type { ClaimedWorkflow } from './queues.js';
+import { toWorkflowRow } from './rows.js';
 
 /** One ENQUEUED row; what is not here is the same for every row of a batch (see BatchIdentity) or left empty. */
 export interface QueuedRow {
@@ -28,9 +30,19 @@ export interface BatchIdentity {
   applicationName: string;
 }
 
-const INSERT_BATCH_PG = sql(
-  'transact_insert_workflow_batch',
-  `WITH batch AS (
+// Started rows come back as inserted now, or as stored by an earlier attempt under the same token: an attempt whose
+// reply was lost (a driver retry, or the caller's) committed rows that nobody runs, and a plain ON CONFLICT would hide
+// them from the retry. The second SELECT reads the snapshot from before this statement, so it sees only those.
+const STARTED_RESULT_PG = `SELECT ins.*, batch.inputs AS batch_inputs FROM ins JOIN batch ON batch.workflow_uuid = ins.workflow_uuid
+   UNION ALL
+   SELECT w.*, batch.inputs AS batch_inputs FROM dbos.workflow_status w JOIN batch ON batch.workflow_uuid = w.workflow_uuid
+    WHERE w.owner_xid = $14::text AND w.status = 'PENDING'`;
+
+/**
+ * The batch insert. `started`: the rows are stored already claimed by this executor (PENDING, owned by $14, started
+ * now, one attempt), as a claim would leave them, and come back whole with their inputs, ready to run.
+ */
+const batchInsertPg = (started: boolean) => `WITH batch AS (
      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
                           $9::bigint[], $10::text[])
        AS b(workflow_uuid, name, class_name, queue_name, queue_partition_key, application_version, serialization, inputs,
@@ -38,42 +50,67 @@ const INSERT_BATCH_PG = sql(
    ), ins AS (
      INSERT INTO dbos.workflow_status
        (workflow_uuid, status, name, class_name, queue_name, executor_id, application_version, application_id,
-        application_name, recovery_attempts, creator_xid, priority, queue_partition_key, serialization, created_at, updated_at)
-     SELECT workflow_uuid, 'ENQUEUED', name, class_name, queue_name, $11::text, application_version, $12::text,
-            $13::text, 0, creator_xid, 0, queue_partition_key, serialization, COALESCE(created_at, NOWMS), NOWMS
+        application_name, recovery_attempts, creator_xid, priority, queue_partition_key, serialization, created_at, updated_at,
+        owner_xid, started_at_epoch_ms)
+     SELECT workflow_uuid, ${started ? "'PENDING'" : "'ENQUEUED'"}, name, class_name, queue_name, $11::text, application_version, $12::text,
+            $13::text, ${started ? 1 : 0}, creator_xid, 0, queue_partition_key, serialization, COALESCE(created_at, NOWMS), NOWMS,
+            ${started ? '$14::text, NOWMS' : 'NULL, NULL'}
        FROM batch
      ON CONFLICT DO NOTHING
-     RETURNING workflow_uuid
+     RETURNING ${started ? '*' : 'workflow_uuid'}
    ), input AS (
      INSERT INTO dbos.workflow_input (workflow_uuid, inputs)
      SELECT batch.workflow_uuid, batch.inputs FROM batch JOIN ins ON ins.workflow_uuid = batch.workflow_uuid
      ON CONFLICT (workflow_uuid) DO NOTHING
    )
-   SELECT workflow_uuid FROM ins`,
-);
+   ${started ? STARTED_RESULT_PG : 'SELECT workflow_uuid FROM ins'}`;
 
-const INSERT_ONE_SQLITE = sql(
-  'transact_insert_workflow_batch_row',
-  '',
-  `INSERT INTO workflow_status
+const INSERT_BATCH_PG = sql('transact_insert_workflow_batch', batchInsertPg(false));
+const INSERT_STARTED_BATCH_PG = sql('transact_insert_started_batch', batchInsertPg(true));
+
+const insertOneSqlite = (started: boolean) => `INSERT INTO workflow_status
      (workflow_uuid, status, name, class_name, queue_name, executor_id, application_version, application_id,
-      application_name, recovery_attempts, creator_xid, priority, queue_partition_key, serialization, created_at, updated_at)
-   VALUES ($1, 'ENQUEUED', $2, $3, $4, $10, $6, $11, $12, 0, $9, 0, $5, $7, COALESCE($8, NOWMS), NOWMS)
+      application_name, recovery_attempts, creator_xid, priority, queue_partition_key, serialization, created_at, updated_at,
+      owner_xid, started_at_epoch_ms)
+   VALUES ($1, ${started ? "'PENDING'" : "'ENQUEUED'"}, $2, $3, $4, $10, $6, $11, $12, ${started ? 1 : 0}, $9, 0, $5, $7, COALESCE($8, NOWMS), NOWMS,
+           ${started ? '$13, NOWMS' : 'NULL, NULL'})
    ON CONFLICT DO NOTHING
-   RETURNING workflow_uuid`,
+   RETURNING ${started ? '*' : 'workflow_uuid'}`;
+
+const INSERT_ONE_SQLITE = sql('transact_insert_workflow_batch_row', '', insertOneSqlite(false));
+const INSERT_STARTED_ONE_SQLITE = sql('transact_insert_started_batch_row', '', insertOneSqlite(true));
+const STORED_EARLIER_SQLITE = sql(
+  'transact_started_batch_row_earlier',
+  '',
+  `SELECT * FROM workflow_status WHERE workflow_uuid = $1 AND owner_xid = $2 AND status = 'PENDING'`,
 );
 const INSERT_INPUT_SQLITE = sql(
   'transact_insert_workflow_batch_input',
   '',
   'INSERT INTO workflow_input (workflow_uuid, inputs) VALUES ($1, $2) ON CONFLICT (workflow_uuid) DO NOTHING',
 );
-
 /** Inserts the rows that do not exist yet; returns the IDs this call inserted. */
 export async function insertQueuedBatch(db: SqlDriver, rows: readonly QueuedRow[], who: BatchIdentity): Promise<Set<string>> {
-  if (rows.length === 0) return new Set();
+  const inserted = await insertBatch(db, rows, who, null);
+  return new Set(inserted.map((r) => String(r.workflow_uuid)));
+}
+
+/**
+ * Inserts the rows that do not exist yet as claimed by this executor under `ownerXid` (PENDING, started now), for the
+ * caller to run at once; returns the rows this call inserted, as a claim returns them (a row that existed already is
+ * left as it is, and not returned: whoever stored it runs it), and those an earlier attempt under the same `ownerXid`
+ * stored (retry a failed call with the same token, so rows a lost reply hid are run, once).
+ */
+export async function insertStartedBatch(db: SqlDriver, rows: readonly QueuedRow[], who: BatchIdentity, ownerXid: string): Promise<ClaimedWorkflow[]> {
+  const inserted = await insertBatch(db, rows, who, ownerXid);
+  return inserted.map((r) => ({ row: toWorkflowRow({ ...r, inputs: r.batch_inputs }), steps: [] }));
+}
+
+async function insertBatch(db: SqlDriver, rows: readonly QueuedRow[], who: BatchIdentity, ownerXid: string | null): Promise<Record<string, unknown>[]> {
+  if (rows.length === 0) return [];
   if (db.dialect === 'postgres') {
     const column = <K extends keyof QueuedRow>(key: K) => rows.map((r) => r[key]);
-    const inserted = await db.query<{ workflow_uuid: string }>(INSERT_BATCH_PG, [
+    const params: unknown[] = [
       column('workflowID'),
       column('name'),
       column('className'),
@@ -87,13 +124,14 @@ export async function insertQueuedBatch(db: SqlDriver, rows: readonly QueuedRow[
       who.executorID,
       who.applicationID,
       who.applicationName,
-    ]);
-    return new Set(inserted.map((r) => r.workflow_uuid));
+    ];
+    if (ownerXid === null) return db.query<Record<string, unknown>>(INSERT_BATCH_PG, params);
+    return db.query<Record<string, unknown>>(INSERT_STARTED_BATCH_PG, [...params, ownerXid]);
   }
   return db.transaction(async (tx) => {
-    const inserted = new Set<string>();
+    const inserted: Record<string, unknown>[] = [];
     for (const r of rows) {
-      const found = await tx.query<{ workflow_uuid: string }>(INSERT_ONE_SQLITE, [
+      const params: unknown[] = [
         r.workflowID,
         r.name,
         r.className,
@@ -106,9 +144,17 @@ export async function insertQueuedBatch(db: SqlDriver, rows: readonly QueuedRow[
         who.executorID,
         who.applicationID,
         who.applicationName,
-      ]);
-      if (found.length === 0) continue;
-      inserted.add(r.workflowID);
+      ];
+      const found = await tx.query<Record<string, unknown>>(ownerXid === null ? INSERT_ONE_SQLITE : INSERT_STARTED_ONE_SQLITE, ownerXid === null ? params : [...params, ownerXid]);
+      if (found.length === 0) {
+        // Stored by an earlier attempt under this token (see STARTED_RESULT_PG): still this call's to run.
+        if (ownerXid !== null) {
+          const earlier = await tx.query<Record<string, unknown>>(STORED_EARLIER_SQLITE, [r.workflowID, ownerXid]);
+          if (earlier.length > 0) inserted.push({ ...earlier[0]!, batch_inputs: r.inputs });
+        }
+        continue;
+      }
+      inserted.push({ ...found[0]!, batch_inputs: r.inputs });
       await tx.query(INSERT_INPUT_SQLITE, [r.workflowID, r.inputs]);
     }
     return inserted;

@@ -108,8 +108,10 @@ describeEachBackend('message intake', (kind) => {
 
   it('makes each message one workflow, one insert per chunk, and commits a chunk only once its workflows are stored', async () => {
     const topic = `orders-${kind}`;
-    const h = hooks(async (offset) => assert.equal(await stored(topic), Number(offset) + 1, `stored before committing ${offset}`));
-    const inserts = () => systemDatabaseStats()!.byStatement.get(kind === 'postgres' ? 'transact_insert_workflow_batch' : 'BEGIN') ?? 0;
+    // The next chunk may be stored while a commit is on its way (the two overlap), never the other way round.
+    const h = hooks(async (offset) => assert.ok((await stored(topic)) >= Number(offset) + 1, `stored before committing ${offset}`));
+    // KAFKA_QUEUE holds nothing back: its rows are stored claimed by this executor (and started at once).
+    const inserts = () => systemDatabaseStats()!.byStatement.get(kind === 'postgres' ? 'transact_insert_started_batch' : 'BEGIN') ?? 0;
     const before = inserts();
     assert.equal(await intake().take(target(consume), items(topic, 0, messages(20)), h), 'done');
     assert.deepEqual(h.commits, ['7', '15', '19'], 'one commit per chunk of 8');
