@@ -7,7 +7,7 @@ import { ConsoleLogger, type Logger } from '../logger.js';
 import type { RuntimeMessagingEnv } from '../messaging/operation.js';
 import type { Operations } from '../ops/operations.js';
 import type { QueueService } from '../queues/service.js';
-import { logLevelOf, type DBOSConfig } from '../runtime/config.js';
+import { logFormatOf, logLevelOf, type DBOSConfig } from '../runtime/config.js';
 import { currentFrame, type RunExecutor } from '../runtime/context.js';
 import type { Executor, StartOptions } from '../runtime/executor.js';
 import { Registry, type AnyFunction } from '../runtime/registry.js';
@@ -44,9 +44,13 @@ let launching: Promise<void> | undefined;
 const launchedByExecutor = new WeakMap<RunExecutor, Launched>();
 
 export function setConfig(newConfig: DBOSConfig): void {
+  const format = newConfig.logger ? undefined : logFormatOf(newConfig); // refused before anything changes
   config = { ...newConfig };
   logger = newConfig.logger ?? defaultLogger;
-  if (!newConfig.logger) defaultLogger.setLevel(logLevelOf(newConfig));
+  if (format !== undefined) {
+    defaultLogger.setLevel(logLevelOf(newConfig));
+    defaultLogger.setFormat(format);
+  }
 }
 
 export function getConfig(): DBOSConfig {

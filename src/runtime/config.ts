@@ -8,7 +8,7 @@ import { redactUrl } from '../redact.js';
 import { checkKey } from '../validation.js';
 import type { DatabaseLocation } from '../sysdb/open.js';
 import type { RegisteredWorkflow } from './registry.js';
-import { LOG_LEVELS, type Logger, type LogLevel } from '../logger.js';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type Logger, type LogLevel } from '../logger.js';
 
 export interface DBOSConfig {
   /** The application's name; recorded on every row it creates and used to scope recovery and queues. */
@@ -32,6 +32,12 @@ export interface DBOSConfig {
   /** debug, info (default), warn, error or silent; DBOS types it as any string, and an unknown level is `info`. */
   logLevel?: LogLevel | (string & {});
   logger?: Logger;
+  /**
+   * Transact: `json` writes one JSON object per line (time, level, message, the workflow ID, name, executor and step
+   * when logged inside a workflow, and an error's name, code, stack and causes); `text` (default) plain lines. The
+   * environment variable TRANSACT_LOG_FORMAT sets it when this is unset. Ignored when `logger` is given.
+   */
+  logFormat?: LogFormat;
   /** Embedded database only: FULL (default) survives power loss; NORMAL survives process crashes and is faster. */
   sqliteSynchronous?: 'FULL' | 'NORMAL';
   /** How often waits without a notification re-check the database (ms). */
@@ -137,6 +143,7 @@ export const DBOS_CONFIG_KEYS = [
   'enablePatching',
   'logLevel',
   'logger',
+  'logFormat',
   'sqliteSynchronous',
   'pollingIntervalMs',
   'databaseRetryTimeoutMs',
@@ -172,6 +179,17 @@ void everyConfigKeyListed;
 export function logLevelOf(config: DBOSConfig): LogLevel {
   const level = config.logLevel;
   return level !== undefined && LOG_LEVELS.includes(level as LogLevel) ? (level as LogLevel) : 'info';
+}
+
+/** The log format a configuration (or TRANSACT_LOG_FORMAT) asks for; anything else is refused, naming the choices. */
+export function logFormatOf(config: DBOSConfig): LogFormat {
+  const format = config.logFormat ?? process.env.TRANSACT_LOG_FORMAT;
+  if (format === undefined || format === '') return 'text';
+  if (!LOG_FORMATS.includes(format as LogFormat)) {
+    const from = config.logFormat !== undefined ? 'logFormat' : 'TRANSACT_LOG_FORMAT';
+    throw new DBOSInitializationError(`${from} ${JSON.stringify(format)} is not a log format: use ${LOG_FORMATS.map((f) => `'${f}'`).join(' or ')}`);
+  }
+  return format as LogFormat;
 }
 
 export function systemDatabaseLocation(config: DBOSConfig, appName: string): DatabaseLocation {

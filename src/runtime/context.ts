@@ -7,7 +7,7 @@ import { engineNow, installedClock } from './clock.js';
 import { DBOSRunInterruptedError, DBOSWorkflowCancelledError } from '../errors.js';
 import type { SerializationFormat } from '../serialization/index.js';
 import type { StepRow } from '../sysdb/rows.js';
-import type { Logger } from '../logger.js';
+import { setLogFieldsSource, type Logger } from '../logger.js';
 import type { SqlDriver } from '../sysdb/driver.js';
 import type { Span, SpanIdentity, Tracing } from '../tracing/tracing.js';
 
@@ -208,6 +208,19 @@ export const transactionStorage = new AsyncLocalStorage<{ dataSource: string }>(
 export function currentFrame(): ExecutionFrame | undefined {
   return executionStorage.getStore();
 }
+
+// JSON log lines made inside a workflow carry its ID, name, executor and the step running.
+setLogFieldsSource(() => {
+  const frame = executionStorage.getStore();
+  if (!frame) return undefined;
+  const { workflow, step } = frame;
+  return {
+    workflowID: workflow.workflowID,
+    workflowName: workflow.workflowName,
+    executorID: frame.executor.spanIdentity(workflow).executorID,
+    ...(step ? { step: step.name, functionID: step.functionID } : {}),
+  };
+});
 
 /** Options that apply to the next workflow started on this async path (withNextWorkflowID and friends). */
 export interface NextStartOptions {

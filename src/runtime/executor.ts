@@ -463,7 +463,11 @@ export class Executor implements RunExecutor {
       if (error instanceof DBOSWorkflowCancelledError || error instanceof DBOSWorkflowConflictError) return outcome;
       const errorText = serializeError(error, format).text;
       const ok = await persist(ctx, 'its outcome', () => completeWorkflow(this.db, ctx.workflowID, ctx.ownerXid, 'ERROR', null, errorText));
-      if (ok) outcome = { status: 'ERROR', error };
+      if (ok) {
+        outcome = { status: 'ERROR', error };
+        // Once, by the run that recorded it (a replay of a recorded failure, or an attach, logs nothing).
+        executionStorage.run({ workflow: ctx, executor: this }, () => this.logger.error(`Workflow ${ctx.workflowID} (${ctx.workflowName}) failed:`, error));
+      }
       return outcome;
     } catch (err) {
       if (!ctx.stopped && !this.shuttingDown) this.logger.error(`Could not record the outcome of workflow ${ctx.workflowID}:`, err);
