@@ -21,6 +21,7 @@
 // makes every claim exclusive.
 
 import { sql, type Queryable, type SqlDriver, type Statement } from './driver.js';
+import { committerFor, GroupCommitter } from './group-commit.js';
 import { toStepRow, toWorkflowRow, type StepRow, type WorkflowRow } from './rows.js';
 import { QUEUE_CHANNEL, QUEUE_SLOT_CHANNEL } from './workflows.js';
 
@@ -577,11 +578,24 @@ export async function adoptClaimed(db: SqlDriver, queueName: string, ownerXid: s
 
 const ANNOUNCE_PG = sql('transact_announce_queues', `SELECT pg_notify('${QUEUE_CHANNEL}', q) FROM unnest($1::text[]) AS q`);
 
-/** Tells every listening process that these queues have new work (PostgreSQL; the embedded database has no peers
- * to tell, and its in-process dispatcher is woken directly). */
+const announceCommitters = new WeakMap<object, GroupCommitter<string[], void>>();
+
+/**
+ * Tells every listening process that these queues have new work (PostgreSQL; the embedded database has no peers
+ * to tell, and its in-process dispatcher is woken directly). Announcements made while one is in flight leave together,
+ * each queue named once: PostgreSQL commits notifying transactions one at a time, so a burst of enqueues from a
+ * client (each announced by its caller) would otherwise queue up behind each other's commits.
+ */
 export async function announceQueuedWork(db: SqlDriver, queueNames: string[]): Promise<void> {
   if (db.dialect !== 'postgres' || queueNames.length === 0) return;
-  await db.query(ANNOUNCE_PG, [queueNames]);
+  const committer = committerFor(announceCommitters, db, () => {
+    const write = async (batches: string[][]) => {
+      await db.query(ANNOUNCE_PG, [[...new Set(batches.flat())]]);
+      return batches.map(() => undefined);
+    };
+    return new GroupCommitter(write, 1, 500, 'announce');
+  });
+  await committer.submit(queueNames);
 }
 
 // ------------------------------------------------------------------------------------------------ delayed workflows

@@ -198,8 +198,19 @@ function insertParams(w: NewWorkflow): unknown[] {
   ];
 }
 
-/** Inserts a workflow and its input (one round trip on PostgreSQL), or finds the existing one with that ID. */
-export async function insertWorkflow(db: SqlDriver, w: NewWorkflow, parent?: ParentStep): Promise<InsertResult> {
+/** What the database decided for one start: the row (created or met), or a taken deduplication ID. */
+type InsertOutcome = InsertResult | typeof DUPLICATE;
+const DUPLICATE = 'duplicate' as const;
+
+interface PendingStart {
+  w: NewWorkflow;
+  parent: ParentStep | undefined;
+}
+
+const NOT_OWNED: InsertResult = { created: false, existing: undefined as never, parentOwned: false };
+
+/** One start on its own: one statement on PostgreSQL, one transaction on SQLite. */
+async function insertOne(db: SqlDriver, w: NewWorkflow, parent?: ParentStep): Promise<InsertOutcome> {
   try {
     if (db.dialect === 'postgres') {
       const params = insertParams(w);
@@ -214,38 +225,173 @@ export async function insertWorkflow(db: SqlDriver, w: NewWorkflow, parent?: Par
             parent.rejectExisting === true,
           ])
         : await db.query(INSERT_WORKFLOW_PG, params);
-      if (rows.length === 0) return { created: false, existing: undefined as never, parentOwned: false };
+      if (rows.length === 0) return NOT_OWNED;
       const existing = toWorkflowRow(rows[0]!);
       return { created: existing.creatorXid === w.creatorXid, existing, parentOwned: true };
     }
     return await db.transaction(async (tx) => {
       if (parent) {
         const owned = await tx.query(PARENT_OWNED_SQLITE, [parent.workflowID, parent.ownerXid]);
-        if (owned.length === 0) return { created: false, existing: undefined as never, parentOwned: false };
+        if (owned.length === 0) return NOT_OWNED;
       }
-      const rows = await tx.query(INSERT_WORKFLOW_SQLITE, [...insertParams(w).slice(0, 26), w.createdAtEpochMs ?? null]);
+      const rows = await tx.query(INSERT_WORKFLOW_SQLITE, sqliteParams(w));
       const existing = toWorkflowRow(rows[0]!);
       const created = existing.creatorXid === w.creatorXid;
       if (created) await tx.query(INSERT_INPUT_SQLITE, [w.workflowID, w.inputs]);
-      const sameChild = existing.name === w.name && existing.className === w.className && existing.configName === w.configName;
-      if (parent && sameChild && (created || !parent.rejectExisting)) {
-        await tx.query(INSERT_CHILD_STEP_SQLITE, [
-          parent.workflowID,
-          parent.functionID,
-          parent.functionName,
-          w.workflowID,
-          parent.startedAtEpochMs,
-          w.applicationName,
-        ]);
-      }
+      await recordChildStepSqlite(tx, w, parent, existing, created);
       return { created, existing, parentOwned: true };
     });
   } catch (err) {
-    if (isDedupViolation(err) && w.queueName && w.deduplicationID) {
-      throw new DBOSQueueDuplicatedError(w.workflowID, w.queueName, w.deduplicationID);
-    }
+    if (isDedupViolation(err) && w.queueName && w.deduplicationID) return DUPLICATE;
     throw err;
   }
+}
+
+function sqliteParams(w: NewWorkflow): unknown[] {
+  return [...insertParams(w).slice(0, 26), w.createdAtEpochMs ?? null];
+}
+
+/** The parent's step for a child start (SQLite), written when the row is this child and the start was not refused. */
+async function recordChildStepSqlite(
+  tx: Queryable,
+  w: NewWorkflow,
+  parent: ParentStep | undefined,
+  existing: WorkflowRow,
+  created: boolean,
+): Promise<void> {
+  const sameChild = existing.name === w.name && existing.className === w.className && existing.configName === w.configName;
+  if (!parent || !sameChild || (!created && parent.rejectExisting)) return;
+  await tx.query(INSERT_CHILD_STEP_SQLITE, [
+    parent.workflowID,
+    parent.functionID,
+    parent.functionName,
+    w.workflowID,
+    parent.startedAtEpochMs,
+    w.applicationName,
+  ]);
+}
+
+// Concurrent starts and enqueues in one statement (dbos-spec §3.2 for each row, as INSERT_WORKFLOW_PG and
+// INSERT_CHILD_WORKFLOW_PG). ON CONFLICT without a target skips a row that violates any unique index: its workflow ID
+// is taken, or its queue's deduplication ID is. Only the rows created come back; each of the others is asked again
+// on its own (insertOne), which tells the caller what it met, as a lone start would. A child's row is written only
+// while its parent still owns its run, and the parent's step with it.
+const INSERT_WORKFLOWS_BATCH_PG = sql(
+  'transact_insert_workflows_batch',
+  `WITH b AS (
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                          $9::text[], $10::text[], $11::bigint[], $12::text[], $13::text[], $14::bigint[], $15::bigint[],
+                          $16::text[], $17::int[], $18::text[], $19::text[], $20::text[], $21::bigint[], $22::text[],
+                          $23::text[], $24::text[], $25::text[], $26::text[], $27::text[], $28::bigint[],
+                          $29::text[], $30::text[], $31::int[], $32::text[], $33::bigint[])
+       AS b(wf, status, name, class_name, config_name, queue_name, executor_id, application_version, application_id,
+            application_name, recovery_attempts, owner_xid, creator_xid, timeout_ms, deadline, dedup, priority,
+            partition_key, parent_wf, serialization, delay_until, auth_user, auth_roles, assumed_role, attributes,
+            schedule_name, inputs, created_at, p_wf, p_owner, p_fid, p_name, p_started)
+   ), ok AS (
+     SELECT * FROM b
+      WHERE b.p_wf IS NULL
+         OR EXISTS (SELECT 1 FROM dbos.workflow_status p WHERE p.workflow_uuid = b.p_wf AND p.owner_xid = b.p_owner)
+   ), ins AS (
+     INSERT INTO dbos.workflow_status (${STATUS_COLUMNS})
+     SELECT wf, status, name, class_name, config_name, queue_name, executor_id, application_version, application_id,
+            application_name, recovery_attempts, owner_xid, creator_xid, timeout_ms, deadline, dedup, priority,
+            partition_key, parent_wf, serialization, delay_until, auth_user, auth_roles, assumed_role, attributes::jsonb,
+            schedule_name, COALESCE(created_at, NOWMS), NOWMS
+       FROM ok
+     ON CONFLICT DO NOTHING
+     RETURNING ${RETURNED}
+   ), mine AS (
+     SELECT ok.* FROM ok JOIN ins ON ins.workflow_uuid = ok.wf AND ins.creator_xid = ok.creator_xid
+   ), input AS (
+     INSERT INTO dbos.workflow_input (workflow_uuid, inputs)
+     SELECT wf, inputs FROM mine
+     ON CONFLICT (workflow_uuid) DO NOTHING
+   ), step AS (
+     INSERT INTO dbos.operation_outputs
+       (workflow_uuid, function_id, function_name, child_workflow_id, started_at_epoch_ms, completed_at_epoch_ms, application_name)
+     SELECT p_wf, p_fid, p_name, wf, p_started, NOWMS, application_name FROM mine WHERE p_wf IS NOT NULL
+     ON CONFLICT (workflow_uuid, function_id) DO NOTHING
+   )
+   SELECT * FROM ins`,
+);
+
+// SQLite's batch is one transaction (one commit). Its insert skips a row that violates any unique index, so one
+// start's taken ID or deduplication ID does not roll back its neighbours; the transaction then looks the row up.
+const INSERT_WORKFLOW_OR_SKIP_SQLITE = sql(
+  'transact_insert_workflow_or_skip',
+  '',
+  `INSERT INTO workflow_status (${STATUS_COLUMNS}) VALUES (${SQLITE_VALUES})
+   ON CONFLICT DO NOTHING
+   RETURNING ${RETURNED}`,
+);
+const FIND_WORKFLOW_SQLITE = sql('transact_find_workflow', '', `SELECT ${RETURNED} FROM workflow_status WHERE workflow_uuid = $1`);
+
+async function insertBatchSqlite(tx: Queryable, { w, parent }: PendingStart): Promise<InsertOutcome> {
+  if (parent && (await tx.query(PARENT_OWNED_SQLITE, [parent.workflowID, parent.ownerXid])).length === 0) return NOT_OWNED;
+  const inserted = await tx.query(INSERT_WORKFLOW_OR_SKIP_SQLITE, sqliteParams(w));
+  const found = inserted.length > 0 ? inserted : await tx.query(FIND_WORKFLOW_SQLITE, [w.workflowID]);
+  if (found.length === 0) {
+    if (w.queueName && w.deduplicationID) return DUPLICATE;
+    throw new Error(`workflow ${w.workflowID} was neither inserted nor found`); // the batch is retried item by item
+  }
+  const existing = toWorkflowRow(found[0]!);
+  const created = existing.creatorXid === w.creatorXid;
+  if (created) await tx.query(INSERT_INPUT_SQLITE, [w.workflowID, w.inputs]);
+  await recordChildStepSqlite(tx, w, parent, existing, created);
+  return { created, existing, parentOwned: true };
+}
+
+/** Writes a batch of starts (one statement on PostgreSQL, one transaction on SQLite); one outcome per start. */
+async function writeStarts(db: SqlDriver, items: PendingStart[]): Promise<InsertOutcome[]> {
+  if (items.length === 1) return [await insertOne(db, items[0]!.w, items[0]!.parent)];
+  if (db.dialect === 'sqlite') {
+    return db.transaction(async (tx) => {
+      const outcomes: InsertOutcome[] = [];
+      for (const item of items) outcomes.push(await insertBatchSqlite(tx, item));
+      return outcomes;
+    });
+  }
+  const columns: unknown[][] = Array.from({ length: 33 }, () => new Array<unknown>(items.length));
+  items.forEach(({ w, parent }, i) => {
+    const params = insertParams(w);
+    for (let c = 0; c < 28; c++) columns[c]![i] = params[c];
+    columns[28]![i] = parent?.workflowID ?? null;
+    columns[29]![i] = parent?.ownerXid ?? null;
+    columns[30]![i] = parent?.functionID ?? null;
+    columns[31]![i] = parent?.functionName ?? null;
+    columns[32]![i] = parent?.startedAtEpochMs ?? null;
+  });
+  const rows = await db.query(INSERT_WORKFLOWS_BATCH_PG, columns);
+  const created = new Map<string, WorkflowRow>();
+  for (const row of rows) {
+    const existing = toWorkflowRow(row);
+    created.set(existing.creatorXid ?? '', existing);
+  }
+  // The rows not created met an existing row, a taken deduplication ID or a parent that lost its run: each is asked
+  // again on its own, which also covers a row that vanished meanwhile (it is created then).
+  return Promise.all(
+    items.map(({ w, parent }) => {
+      const existing = created.get(w.creatorXid);
+      return existing ? { created: true, existing, parentOwned: true } : insertOne(db, w, parent);
+    }),
+  );
+}
+
+const startCommitters = new WeakMap<object, GroupCommitter<PendingStart, InsertOutcome>>();
+
+/**
+ * Inserts a workflow and its input, or finds the existing one with that ID (one round trip on PostgreSQL, shared
+ * with concurrent starts and enqueues). Throws DBOSQueueDuplicatedError when its queue's deduplication ID is taken.
+ */
+export async function insertWorkflow(db: SqlDriver, w: NewWorkflow, parent?: ParentStep): Promise<InsertResult> {
+  const committer = committerFor(startCommitters, db, () => {
+    const write = (items: PendingStart[]) => writeStarts(db, items);
+    return new GroupCommitter(write, Math.max(1, Math.floor(db.maxConnections / 2)), 500, 'start');
+  });
+  const outcome = await committer.submit({ w, parent });
+  if (outcome === DUPLICATE) throw new DBOSQueueDuplicatedError(w.workflowID, w.queueName!, w.deduplicationID!);
+  return outcome;
 }
 
 const DEDUP_HOLDER = sql(

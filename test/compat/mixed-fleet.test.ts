@@ -126,9 +126,16 @@ describeEachBackend(
       await officialClient;
       await Promise.all([t[0]!.worker.waitForLine('enqueued'), d[0]!.worker.waitForLine('enqueued')]);
 
-      // SIGKILL a DBOS process, then a Transact process, each while it has work in flight.
+      // SIGKILL a DBOS process, then a Transact process, each while it has work in flight, and once it has finished
+      // some (every process must be seen to run work: with the enqueues group-committed, the queue fills at once and
+      // a process may be busy with its first claim before it has returned anything).
+      const ranSome = async (inc: string) => (await s.ledger.executions()).some((e) => e.kind === 'return' && e.incarnation === inc);
       const inFlight = (inc: string) =>
-        waitUntil(async () => ((await s.ledger.inFlightAt(inc)).length > 0 ? true : undefined), { timeoutMs: 30_000, intervalMs: 10, message: `${inc} busy` }).catch(
+        waitUntil(async () => ((await ranSome(inc)) && (await s.ledger.inFlightAt(inc)).length > 0 ? true : undefined), {
+          timeoutMs: 30_000,
+          intervalMs: 10,
+          message: `${inc} busy, after some work done`,
+        }).catch(
           async (err) => {
             const counts: Record<string, number> = {};
             for (const e of await s.ledger.executions()) counts[e.incarnation] = (counts[e.incarnation] ?? 0) + 1;
