@@ -150,6 +150,9 @@ export async function runTransactionBench(baseUrl = benchBaseUrl): Promise<void>
   } finally {
     await pool.end();
     rmSync(sqliteDir, { recursive: true, force: true });
+    // The data source is an add-on of every later launch in this process: forgotten before its database goes, or
+    // the next benchmark's launch would try to open it (npm run bench runs the receivers after this one).
+    DBOS.clearRegistry();
     await dropDatabase(appUrl);
   }
 }
