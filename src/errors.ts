@@ -121,7 +121,7 @@ export class DBOSUnexpectedStepError extends DBOSError {
 
 export class DBOSAwaitedWorkflowCancelledError extends DBOSError {
   constructor(readonly workflowID: string) {
-    super(`Awaited workflow ${workflowID} was cancelled`, 27);
+    super(`Awaited ${workflowID} was cancelled`, 27);
   }
 }
 
@@ -150,7 +150,7 @@ export class DBOSInvalidQueuePriorityError extends DBOSError {
 
 export class DBOSAwaitedWorkflowExceededMaxRecoveryAttempts extends DBOSError {
   constructor(readonly workflowID: string) {
-    super(`Awaited workflow ${workflowID} exceeded its maximum recovery attempts`, 30);
+    super(`Awaited ${workflowID} exceeded its maximum recovery attempts`, 30);
   }
 }
 

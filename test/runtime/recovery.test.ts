@@ -89,7 +89,7 @@ describeEachBackend('recovery after a crash', (kind) => {
     const last = startWorker(workerScript, { ...env, MODE: 'recover' });
     assert.equal(
       await last.waitForLine(/^error/),
-      'error DBOSAwaitedWorkflowExceededMaxRecoveryAttempts: Awaited workflow doomed exceeded its maximum recovery attempts',
+      'error DBOSAwaitedWorkflowExceededMaxRecoveryAttempts: Awaited doomed exceeded its maximum recovery attempts',
     );
     const client = await DBOSClient.create({ systemDatabaseUrl: url });
     try {
