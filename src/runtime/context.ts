@@ -252,8 +252,16 @@ export function callAt(epochMs: number, fn: () => void): () => void {
 
 /** Sleeps until `ms` have passed or the signal fires; a stopped run throws at its next durable operation. */
 export function sleepUnlessStopped(ms: number, signal?: AbortSignal): Promise<void> {
+  return ms <= 0 ? Promise.resolve() : sleepUntil(engineNow() + ms, signal);
+}
+
+/**
+ * Sleeps until the engine's clock reads `epochMs` (a recorded wake-up time: waiting for the difference instead would
+ * end a little past it, by however long it took to compute) or the signal fires.
+ */
+export function sleepUntil(epochMs: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    if (ms <= 0 || signal?.aborted) return resolve();
+    if (epochMs <= engineNow() || signal?.aborted) return resolve();
     // Held by a ref'd handle so a sleeping workflow keeps the process alive, as a plain setTimeout would.
     const keepAlive = setInterval(() => {}, MAX_TIMER_MS);
     const done = () => {
@@ -262,7 +270,7 @@ export function sleepUnlessStopped(ms: number, signal?: AbortSignal): Promise<vo
       signal?.removeEventListener('abort', done);
       resolve();
     };
-    const cancel = callAt(engineNow() + ms, done);
+    const cancel = callAt(epochMs, done);
     signal?.addEventListener('abort', done, { once: true });
   });
 }

@@ -9,7 +9,7 @@ import { impatiently } from '../sysdb/retry.js';
 import { stepDuration, stepRetries } from '../metrics/instruments.js';
 import { recordStep } from '../sysdb/steps.js';
 import { durably, replayRecorded, type Settle } from './replay.js';
-import { callAt, currentFrame, executionStorage, sleepUnlessStopped, type RunExecutor, type WorkflowContext } from './context.js';
+import { callAt, currentFrame, executionStorage, sleepUnlessStopped, sleepUntil, type RunExecutor, type WorkflowContext } from './context.js';
 import type { Span } from '../tracing/tracing.js';
 import type { StepConfig } from './registry.js';
 import { persist } from './persist.js';
@@ -210,7 +210,7 @@ export function durableSleep(executor: RunExecutor, ms: number): Promise<void> {
   const functionID = ctx.nextFunctionID();
   return (async () => {
     const wakeAt = await recordDeadline(executor, ctx, functionID, engineNow() + Math.max(0, ms));
-    await sleepUnlessStopped(wakeAt - engineNow(), ctx.signal);
+    await sleepUntil(wakeAt, ctx.signal);
     ctx.throwIfStopped();
   })();
 }
